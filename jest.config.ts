@@ -1,0 +1,25 @@
+import type { Config } from 'jest';
+
+/**
+ * Jest in native ESM mode (`node --experimental-vm-modules`): NestJS 12 is ESM-only, and on
+ * Node 20 Jest loads ESM packages only this way. The same setup runs against NestJS 11.
+ */
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    // Source imports carry the `.js` of their compiled output (NodeNext); map them back to `.ts`.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^nestjs-wx-open-data$': '<rootDir>/lib/index.ts',
+    '^nestjs-wx-open-data/testing$': '<rootDir>/lib/testing/index.ts',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  setupFiles: ['<rootDir>/test/setup.ts'],
+  testTimeout: 30_000,
+};
+
+export default config;

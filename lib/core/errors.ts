@@ -1,0 +1,183 @@
+/**
+ * Stable, machine-readable codes carried by every {@link WxOpenDataError}.
+ *
+ * @public
+ */
+export type WxOpenDataErrorCode =
+  | 'MALFORMED_PAYLOAD'
+  | 'DECRYPT_FAILED'
+  | 'SESSION_KEY_INVALID'
+  | 'WATERMARK_INVALID'
+  | 'WATERMARK_APPID_MISMATCH'
+  | 'WATERMARK_EXPIRED'
+  | 'WATERMARK_FROM_FUTURE'
+  | 'SIGNATURE_INVALID'
+  | 'IDENTITY_MISMATCH'
+  | 'PAYLOAD_INVALID'
+  | 'SESSION_NOT_FOUND';
+
+/**
+ * Root of every error this library throws. Messages never contain a session key, an iv,
+ * ciphertext or plaintext, so an error can be logged as it is.
+ *
+ * @public
+ */
+export abstract class WxOpenDataError extends Error {
+  /** Stable code to branch on; the message is for people and may change. */
+  abstract readonly code: WxOpenDataErrorCode;
+
+  /**
+   * Whether the failure could only be detected with the session key. Such failures must look
+   * identical from outside (one HTTP answer), or the difference becomes a padding oracle.
+   */
+  abstract readonly keyDependent: boolean;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The envelope is structurally wrong before any key is involved: a missing field, a value that
+ * is not strict base64, an iv that is not 16 bytes, a value over its size limit.
+ *
+ * @public
+ */
+export class WxMalformedPayloadError extends WxOpenDataError {
+  readonly code = 'MALFORMED_PAYLOAD' as const;
+  readonly keyDependent = false;
+
+  /**
+   * @param field - name of the offending field, safe to show to the client
+   * @param reason - short description of what is wrong, without the value itself
+   */
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/**
+ * Decryption failed: bad padding, a ciphertext length that is not a non-zero multiple of the
+ * block size, invalid UTF-8, invalid or unsafe JSON. One error for all of them, on purpose.
+ *
+ * @public
+ */
+export class WxDecryptionError extends WxOpenDataError {
+  readonly code = 'DECRYPT_FAILED' as const;
+  readonly keyDependent = true;
+
+  constructor() {
+    super('open data could not be decrypted');
+  }
+}
+
+/**
+ * The session key itself is unusable (not strict base64 of exactly 16 bytes). It comes from the
+ * server side, so this points to a broken session store or code2Session answer.
+ *
+ * @public
+ */
+export class WxSessionKeyError extends WxOpenDataError {
+  readonly code = 'SESSION_KEY_INVALID' as const;
+  readonly keyDependent = true;
+
+  constructor() {
+    super('session key is not base64 of 16 bytes');
+  }
+}
+
+/**
+ * Codes of the watermark checks.
+ *
+ * @public
+ */
+export type WxWatermarkErrorCode = Extract<
+  WxOpenDataErrorCode,
+  'WATERMARK_INVALID' | 'WATERMARK_APPID_MISMATCH' | 'WATERMARK_EXPIRED' | 'WATERMARK_FROM_FUTURE'
+>;
+
+/**
+ * The decrypted payload's watermark is missing or malformed, names another mini program, or is
+ * outside the freshness window.
+ *
+ * @public
+ */
+export class WxWatermarkError extends WxOpenDataError {
+  readonly keyDependent = true;
+
+  constructor(readonly code: WxWatermarkErrorCode) {
+    super(WATERMARK_MESSAGES[code]);
+  }
+}
+
+const WATERMARK_MESSAGES: Record<WxWatermarkErrorCode, string> = {
+  WATERMARK_INVALID: 'watermark is missing or malformed',
+  WATERMARK_APPID_MISMATCH: 'watermark appid is not the expected mini program',
+  WATERMARK_EXPIRED: 'watermark timestamp is older than the freshness window',
+  WATERMARK_FROM_FUTURE: 'watermark timestamp is further ahead than the allowed clock skew',
+};
+
+/**
+ * `signature` is not `sha1(rawData + session_key)`.
+ *
+ * @public
+ */
+export class WxSignatureError extends WxOpenDataError {
+  readonly code = 'SIGNATURE_INVALID' as const;
+  readonly keyDependent = true;
+
+  constructor() {
+    super('signature does not match rawData');
+  }
+}
+
+/**
+ * The decrypted payload names a user (`openId`/`unionId`) other than the session's own. CBC has
+ * no MAC, so whoever flips iv bits can rewrite the first plaintext block, where `openId` sits.
+ *
+ * @public
+ */
+export class WxIdentityMismatchError extends WxOpenDataError {
+  readonly code = 'IDENTITY_MISMATCH' as const;
+  readonly keyDependent = true;
+
+  constructor(readonly field: 'openId' | 'unionId') {
+    super(`decrypted ${field} is not the session's own`);
+  }
+}
+
+/**
+ * Decrypted data did not satisfy the route's DTO. Treated as key-dependent: only a correct key
+ * yields parseable JSON, so a distinct answer would confirm that the padding was right.
+ *
+ * @public
+ */
+export class WxPayloadValidationError extends WxOpenDataError {
+  readonly code = 'PAYLOAD_INVALID' as const;
+  readonly keyDependent = true;
+
+  /**
+   * @param properties - property paths that failed, never their values
+   */
+  constructor(readonly properties: readonly string[]) {
+    super(`decrypted payload failed validation at: ${properties.join(', ') || '(root)'}`);
+  }
+}
+
+/**
+ * No live session for the presented token (absent, unknown, expired or revoked).
+ *
+ * @public
+ */
+export class WxSessionNotFoundError extends WxOpenDataError {
+  readonly code = 'SESSION_NOT_FOUND' as const;
+  readonly keyDependent = false;
+
+  constructor(reason = 'no session for this token') {
+    super(reason);
+  }
+}

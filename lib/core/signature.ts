@@ -1,0 +1,23 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const SHA1_HEX = /^[0-9a-fA-F]{40}$/;
+
+/**
+ * Checks a mini program's `signature` over `rawData`: `signature == sha1(rawData + session_key)`.
+ *
+ * The digest is taken over the exact `rawData` string as received (re-serialising parsed JSON
+ * would change key order or escapes and break the check), and compared with
+ * `crypto.timingSafeEqual` on two 20-byte buffers.
+ *
+ * @param rawData - the `rawData` string exactly as the client sent it
+ * @param signature - 40 hexadecimal characters; anything else returns `false`
+ * @param sessionKey - the user's session key, base64 as code2Session returned it
+ * @returns whether the signature matches; never throws
+ * @public
+ */
+export function verifySignature(rawData: string, signature: string, sessionKey: string): boolean {
+  if (typeof rawData !== 'string' || typeof sessionKey !== 'string') return false;
+  if (typeof signature !== 'string' || !SHA1_HEX.test(signature)) return false;
+  const expected = createHash('sha1').update(rawData, 'utf8').update(sessionKey, 'utf8').digest();
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+}

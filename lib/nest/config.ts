@@ -1,0 +1,131 @@
+import { MemoryWxSessionStore } from '../stores/index.js';
+import { WxSessionStore } from '../session/index.js';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_WATERMARK_MAX_AGE_SECONDS,
+} from '../core/index.js';
+import {
+  readBearerToken,
+  type WxHttpRequest,
+  type WxMiniProgramOptions,
+  type WxOpenDataModuleOptions,
+} from './options.js';
+
+/** Injection token of the validated, defaulted options. */
+export const WX_OPEN_DATA_CONFIG = Symbol('WX_OPEN_DATA_CONFIG');
+
+/**
+ * {@link WxOpenDataModuleOptions} after validation, with every default applied.
+ *
+ * @public
+ */
+export interface WxOpenDataConfig {
+  readonly apps: ReadonlyMap<string, Readonly<WxMiniProgramOptions>>;
+  /** The app a login uses when none is named: the first one configured. */
+  readonly defaultAppId: string;
+  readonly apiBaseUrl: string;
+  readonly sessionStore: WxSessionStore;
+  readonly sessionTtlSeconds: number;
+  readonly watermarkMaxAgeSeconds: number | false;
+  readonly clockToleranceSeconds: number;
+  readonly getSessionToken: (request: WxHttpRequest) => string | undefined;
+}
+
+/**
+ * Thrown at boot when the options are wrong, so a misconfiguration never becomes a 500 later.
+ *
+ * @public
+ */
+export class WxOpenDataConfigError extends Error {
+  constructor(problems: readonly string[]) {
+    super(`Invalid WxOpenDataModule options:\n- ${problems.join('\n- ')}`);
+    this.name = 'WxOpenDataConfigError';
+  }
+}
+
+const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
+
+/**
+ * Validates options and applies defaults, reporting every problem at once.
+ *
+ * @throws {@link WxOpenDataConfigError}
+ * @public
+ */
+export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpenDataConfig {
+  const problems: string[] = [];
+  const apps = collectApps(options, problems);
+  const apiBaseUrl = options.apiBaseUrl ?? 'https://api.weixin.qq.com';
+  if (!isHttpUrl(apiBaseUrl)) problems.push('apiBaseUrl must be an http(s) URL');
+  const sessionTtlSeconds = options.sessionTtlSeconds ?? 86_400;
+  if (!isPositiveInteger(sessionTtlSeconds)) problems.push('sessionTtlSeconds must be a positive integer');
+  const watermarkMaxAgeSeconds = options.watermarkMaxAgeSeconds ?? DEFAULT_WATERMARK_MAX_AGE_SECONDS;
+  if (watermarkMaxAgeSeconds !== false && !isNonNegativeInteger(watermarkMaxAgeSeconds)) {
+    problems.push('watermarkMaxAgeSeconds must be a non-negative integer or false');
+  }
+  const clockToleranceSeconds = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  if (!isNonNegativeInteger(clockToleranceSeconds)) {
+    problems.push('clockToleranceSeconds must be a non-negative integer');
+  }
+  if (options.sessionStore !== undefined && !(options.sessionStore instanceof WxSessionStore)) {
+    problems.push('sessionStore must extend WxSessionStore');
+  }
+  if (options.getSessionToken !== undefined && typeof options.getSessionToken !== 'function') {
+    problems.push('getSessionToken must be a function');
+  }
+  const [first] = apps.keys();
+  if (problems.length > 0 || first === undefined) throw new WxOpenDataConfigError(problems);
+  return Object.freeze({
+    apps,
+    defaultAppId: first,
+    apiBaseUrl: apiBaseUrl.replace(/\/+$/, ''),
+    sessionStore: options.sessionStore ?? new MemoryWxSessionStore(),
+    sessionTtlSeconds,
+    watermarkMaxAgeSeconds,
+    clockToleranceSeconds,
+    getSessionToken: options.getSessionToken ?? readBearerToken,
+  });
+}
+
+function collectApps(options: WxOpenDataModuleOptions, problems: string[]): Map<string, WxMiniProgramOptions> {
+  const listed: WxMiniProgramOptions[] = [];
+  if (options.appId !== undefined || options.appSecret !== undefined) {
+    listed.push({ appId: options.appId as string, appSecret: options.appSecret });
+  }
+  if (options.apps !== undefined) {
+    if (Array.isArray(options.apps)) listed.push(...options.apps);
+    else problems.push('apps must be an array of { appId, appSecret }');
+  }
+  if (listed.length === 0) problems.push('appId is required (or apps: [{ appId, appSecret }])');
+  const apps = new Map<string, WxMiniProgramOptions>();
+  listed.forEach((app, index) => {
+    const where = listed.length === 1 ? 'appId' : `apps[${index}].appId`;
+    if (typeof app?.appId !== 'string' || !APP_ID.test(app.appId)) {
+      problems.push(`${where} must be a mini program AppID ("wx" followed by 16 letters or digits)`);
+    } else if (apps.has(app.appId)) {
+      problems.push(`${where} ${app.appId} is configured twice`);
+    } else if (app.appSecret !== undefined && (typeof app.appSecret !== 'string' || app.appSecret === '')) {
+      problems.push(`${where === 'appId' ? 'appSecret' : `apps[${index}].appSecret`} must be a non-empty string`);
+    } else {
+      apps.set(app.appId, Object.freeze({ appId: app.appId, appSecret: app.appSecret }));
+    }
+  });
+  return apps;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}

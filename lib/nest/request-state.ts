@@ -1,0 +1,26 @@
+import type { WxStoredSession } from '../session/index.js';
+
+/** Where the guard leaves the session on the request; a symbol, so no serialiser walks it. */
+export const WX_SESSION = Symbol('wx.session');
+/** Where the interceptor leaves the decrypted, validated payload. */
+export const WX_OPEN_DATA = Symbol('wx.openData');
+/** Route metadata: the DTO class of `@WxVerified(Dto)`. */
+export const WX_PAYLOAD_TYPE = 'wx:payloadType';
+
+/** The request as the guard and interceptor use it, on Express and Fastify alike. */
+export interface WxRequestState {
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+  method?: string;
+  url?: string;
+  [WX_SESSION]?: WxStoredSession;
+  [WX_OPEN_DATA]?: unknown;
+}
+
+/**
+ * Attaches the session without making it enumerable: the key inside must not reach a logger or
+ * serialiser that walks the request.
+ */
+export function attachSession(request: WxRequestState, session: WxStoredSession): void {
+  Object.defineProperty(request, WX_SESSION, { value: session, enumerable: false, configurable: true });
+}

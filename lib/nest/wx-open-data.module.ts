@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { WxSessionStore } from '../session/index.js';
+import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
+import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
+import { WxSessionService } from './wx-session.service.js';
+import { WxSignatureGuard } from './wx-signature.guard.js';
+
+/**
+ * Trust WeChat mini program open data in a Nest app.
+ *
+ * ```ts
+ * WxOpenDataModule.forRoot({ appId: 'wx…', appSecret: process.env.WX_APP_SECRET, isGlobal: true })
+ * ```
+ *
+ * Provides {@link WxSessionService}, {@link WxSessionStore}, {@link WxSignatureGuard} and
+ * {@link WxDecryptInterceptor}; `@WxVerified()` puts the guard and interceptor on a route.
+ *
+ * @public
+ */
+@Module({
+  providers: [
+    { provide: WX_OPEN_DATA_CONFIG, useFactory: resolveWxOpenDataConfig, inject: [WX_OPEN_DATA_MODULE_OPTIONS] },
+    {
+      provide: WxSessionStore,
+      useFactory: (config: WxOpenDataConfig) => config.sessionStore,
+      inject: [WX_OPEN_DATA_CONFIG],
+    },
+    WxSessionService,
+    WxSignatureGuard,
+    WxDecryptInterceptor,
+  ],
+  exports: [WX_OPEN_DATA_CONFIG, WxSessionStore, WxSessionService, WxSignatureGuard, WxDecryptInterceptor],
+})
+export class WxOpenDataModule extends ConfigurableModuleClass {}

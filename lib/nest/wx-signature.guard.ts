@@ -1,0 +1,59 @@
+import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
+import { readSignedRawData, verifySignature, WxOpenDataError, WxSignatureError } from '../core/index.js';
+import type { WxStoredSession } from '../session/index.js';
+import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { toWxHttpException } from './http-errors.js';
+import { attachSession, type WxRequestState } from './request-state.js';
+import { WxSessionService } from './wx-session.service.js';
+
+/**
+ * Lets a request through only with a live session, and, when the body carries `rawData` and
+ * `signature`, only when `signature == sha1(rawData + session_key)` (constant-time, on the
+ * exact string received). Leaves the session on the request for the interceptor and
+ * `@WxSession()`.
+ *
+ * Extend it and override the `protected` hooks to read the request or the token differently.
+ *
+ * @public
+ */
+@Injectable()
+export class WxSignatureGuard implements CanActivate {
+  protected readonly logger = new Logger('WxOpenData');
+
+  constructor(
+    @Inject(WX_OPEN_DATA_CONFIG) protected readonly config: WxOpenDataConfig,
+    protected readonly sessions: WxSessionService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = this.getRequest(context);
+    try {
+      const session = await this.sessions.require(this.getSessionToken(request));
+      this.verifyRawData(request, session);
+      attachSession(request, session);
+      return true;
+    } catch (error) {
+      if (error instanceof WxOpenDataError) throw toWxHttpException(error, this.logger, request);
+      throw error;
+    }
+  }
+
+  /** The HTTP request of this execution context. */
+  protected getRequest(context: ExecutionContext): WxRequestState {
+    return context.switchToHttp().getRequest<WxRequestState>();
+  }
+
+  /** The session token of the request; default: the module's `getSessionToken` option. */
+  protected getSessionToken(request: WxRequestState): string | undefined {
+    return this.config.getSessionToken(request);
+  }
+
+  /** Checks `rawData`/`signature` when the body carries them. */
+  protected verifyRawData(request: WxRequestState, session: WxStoredSession): void {
+    const signed = readSignedRawData(request.body);
+    if (signed !== undefined && !verifySignature(signed.rawData, signed.signature, session.sessionKey)) {
+      throw new WxSignatureError();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { WxPayloadValidationError } from '../core/index.js';
+
+/**
+ * A class whose instances a decrypted payload can become: class-transformer calls it with no
+ * arguments.
+ *
+ * @public
+ */
+export type WxPayloadType<T extends object = object> = new () => T;
+
+/**
+ * Turns a decrypted payload into an instance of `type` (class-transformer) and validates it
+ * (class-validator). Undeclared properties are dropped, not refused: WeChat adds fields to its
+ * payloads over time and says so, and a new field must not lock users out.
+ *
+ * @throws {@link WxPayloadValidationError} naming the failing properties, never their values
+ * @public
+ */
+export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plain: object): T {
+  const instance = plainToInstance(type, plain);
+  const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) throw new WxPayloadValidationError(failingPaths(errors));
+  return instance;
+}
+
+function failingPaths(errors: readonly ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = prefix + error.property;
+    const nested = error.children?.length ? failingPaths(error.children, `${path}.`) : [];
+    return error.constraints ? [path, ...nested] : nested;
+  });
+}

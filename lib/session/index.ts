@@ -1,0 +1,3 @@
+export * from './session.js';
+export * from './session-store.js';
+export * from './token.js';

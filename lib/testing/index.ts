@@ -1,0 +1,1 @@
+export * from './open-data-fixtures.js';
