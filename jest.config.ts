@@ -18,6 +18,7 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
+  reporters: ['default', '<rootDir>/scripts/summary-reporter.js'],
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 30_000,
 };

@@ -21,7 +21,10 @@ export interface WxUserIdentity {
  * @throws {@link WxIdentityMismatchError}
  * @public
  */
-export function checkOpenDataIdentity(payload: Readonly<Record<string, unknown>>, identity: WxUserIdentity): void {
+export function checkOpenDataIdentity(
+  payload: Readonly<Record<string, unknown>>,
+  identity: WxUserIdentity,
+): void {
   const { openId, unionId } = payload;
   if (openId !== undefined && openId !== identity.openid) throw new WxIdentityMismatchError('openId');
   if (unionId !== undefined && identity.unionid !== undefined && unionId !== identity.unionid) {

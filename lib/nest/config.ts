@@ -1,9 +1,6 @@
 import { MemoryWxSessionStore } from '../stores/index.js';
 import { WxSessionStore } from '../session/index.js';
-import {
-  DEFAULT_CLOCK_TOLERANCE_SECONDS,
-  DEFAULT_WATERMARK_MAX_AGE_SECONDS,
-} from '../core/index.js';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_WATERMARK_MAX_AGE_SECONDS } from '../core/index.js';
 import {
   readBearerToken,
   type WxHttpRequest,
@@ -86,7 +83,10 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   });
 }
 
-function collectApps(options: WxOpenDataModuleOptions, problems: string[]): Map<string, WxMiniProgramOptions> {
+function collectApps(
+  options: WxOpenDataModuleOptions,
+  problems: string[],
+): Map<string, WxMiniProgramOptions> {
   const listed: WxMiniProgramOptions[] = [];
   if (options.appId !== undefined || options.appSecret !== undefined) {
     listed.push({ appId: options.appId as string, appSecret: options.appSecret });
@@ -104,7 +104,9 @@ function collectApps(options: WxOpenDataModuleOptions, problems: string[]): Map<
     } else if (apps.has(app.appId)) {
       problems.push(`${where} ${app.appId} is configured twice`);
     } else if (app.appSecret !== undefined && (typeof app.appSecret !== 'string' || app.appSecret === '')) {
-      problems.push(`${where === 'appId' ? 'appSecret' : `apps[${index}].appSecret`} must be a non-empty string`);
+      problems.push(
+        `${where === 'appId' ? 'appSecret' : `apps[${index}].appSecret`} must be a non-empty string`,
+      );
     } else {
       apps.set(app.appId, Object.freeze({ appId: app.appId, appSecret: app.appSecret }));
     }

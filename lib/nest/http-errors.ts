@@ -35,8 +35,14 @@ export const WX_SESSION_REQUIRED_BODY = Object.freeze({
  *
  * @public
  */
-export function toWxHttpException(error: WxOpenDataError, logger: Logger, request: WxRequestState): HttpException {
-  logger.warn(`${request.method ?? ''} ${(request.url ?? '').split('?')[0]} rejected: ${error.code} (${error.message})`);
+export function toWxHttpException(
+  error: WxOpenDataError,
+  logger: Logger,
+  request: WxRequestState,
+): HttpException {
+  logger.warn(
+    `${request.method ?? ''} ${(request.url ?? '').split('?')[0]} rejected: ${error.code} (${error.message})`,
+  );
   if (error instanceof WxMalformedPayloadError) {
     return new HttpException(
       {

@@ -1,4 +1,9 @@
-export { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, WxOpenDataConfigError, type WxOpenDataConfig } from './config.js';
+export {
+  resolveWxOpenDataConfig,
+  WX_OPEN_DATA_CONFIG,
+  WxOpenDataConfigError,
+  type WxOpenDataConfig,
+} from './config.js';
 export * from './decorators.js';
 export { toWxHttpException, WX_OPEN_DATA_REJECTED_BODY, WX_SESSION_REQUIRED_BODY } from './http-errors.js';
 export type {

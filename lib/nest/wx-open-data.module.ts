@@ -20,7 +20,11 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
  */
 @Module({
   providers: [
-    { provide: WX_OPEN_DATA_CONFIG, useFactory: resolveWxOpenDataConfig, inject: [WX_OPEN_DATA_MODULE_OPTIONS] },
+    {
+      provide: WX_OPEN_DATA_CONFIG,
+      useFactory: resolveWxOpenDataConfig,
+      inject: [WX_OPEN_DATA_MODULE_OPTIONS],
+    },
     {
       provide: WxSessionStore,
       useFactory: (config: WxOpenDataConfig) => config.sessionStore,

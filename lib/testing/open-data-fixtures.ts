@@ -19,7 +19,11 @@ export interface WxEncryptedFixture {
  * @param iv - a fixed iv, for reproducible fixtures; default random
  * @public
  */
-export function encryptOpenData(payload: object, sessionKey: string, iv: Buffer = randomBytes(16)): WxEncryptedFixture {
+export function encryptOpenData(
+  payload: object,
+  sessionKey: string,
+  iv: Buffer = randomBytes(16),
+): WxEncryptedFixture {
   const cipher = createCipheriv('aes-128-cbc', Buffer.from(sessionKey, 'base64'), iv);
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
   return { encryptedData: ciphertext.toString('base64'), iv: iv.toString('base64') };
@@ -31,7 +35,9 @@ export function encryptOpenData(payload: object, sessionKey: string, iv: Buffer 
  * @public
  */
 export function signRawData(rawData: string, sessionKey: string): string {
-  return createHash('sha1').update(rawData + sessionKey, 'utf8').digest('hex');
+  return createHash('sha1')
+    .update(rawData + sessionKey, 'utf8')
+    .digest('hex');
 }
 
 /**

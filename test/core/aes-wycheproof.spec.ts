@@ -1,9 +1,4 @@
-import {
-  decryptAes128Cbc,
-  decryptOpenData,
-  WxDecryptionError,
-  WxSessionKeyError,
-} from '../../lib/index.js';
+import { decryptAes128Cbc, decryptOpenData, WxDecryptionError, WxSessionKeyError } from '../../lib/index.js';
 import { wycheproofCases } from '../support/wycheproof.js';
 
 const hex = (value: string): Buffer => Buffer.from(value, 'hex');
@@ -18,9 +13,12 @@ describe('AES-128-CBC against Wycheproof aes_cbc_pkcs5', () => {
     expect(invalid).toHaveLength(48);
   });
 
-  it.each(valid.map((c) => [c.tcId, c.comment, c] as const))('valid case %i (%s) decrypts byte-exact', (_id, _comment, c) => {
-    expect(decryptAes128Cbc(hex(c.ct), hex(c.key), hex(c.iv)).toString('hex')).toBe(c.msg);
-  });
+  it.each(valid.map((c) => [c.tcId, c.comment, c] as const))(
+    'valid case %i (%s) decrypts byte-exact',
+    (_id, _comment, c) => {
+      expect(decryptAes128Cbc(hex(c.ct), hex(c.key), hex(c.iv)).toString('hex')).toBe(c.msg);
+    },
+  );
 
   it.each(invalid.map((c) => [c.tcId, c.comment, c] as const))(
     'invalid case %i (%s) fails with the uniform error',
