@@ -12,6 +12,7 @@ export type {
   WxOpenDataOptionsFactory,
 } from './module-definition.js';
 export * from './options.js';
+export type { WxRequestState } from './request-state.js';
 export * from './wx-decrypt.interceptor.js';
 export * from './wx-open-data.module.js';
 export * from './wx-session.service.js';

@@ -1,4 +1,5 @@
 import type { WxStoredSession } from '../session/index.js';
+import type { WxHttpRequest } from './options.js';
 
 /** Where the guard leaves the session on the request; a symbol, so no serialiser walks it. */
 export const WX_SESSION = Symbol('wx.session');
@@ -7,10 +8,13 @@ export const WX_OPEN_DATA = Symbol('wx.openData');
 /** Route metadata: the DTO class of `@WxVerified(Dto)`. */
 export const WX_PAYLOAD_TYPE = 'wx:payloadType';
 
-/** The request as the guard and interceptor use it, on Express and Fastify alike. */
-export interface WxRequestState {
-  headers: Record<string, string | string[] | undefined>;
-  body?: unknown;
+/**
+ * The request as the guard and interceptor see it, on Express and Fastify alike, with what they
+ * leave on it.
+ *
+ * @public
+ */
+export interface WxRequestState extends WxHttpRequest {
   method?: string;
   url?: string;
   [WX_SESSION]?: WxStoredSession;
