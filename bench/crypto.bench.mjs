@@ -1,0 +1,82 @@
+// Issue #2's figures: the raw decipher limit, the crypto path, and the crypto path plus DTO validation.
+import 'reflect-metadata';
+import { createDecipheriv } from 'node:crypto';
+import {
+  checkOpenDataIdentity,
+  decryptOpenData,
+  toOpenDataPayload,
+  verifySignature,
+  WxUserInfo,
+} from 'nestjs-wx-open-data';
+import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
+import { measure } from './measure.mjs';
+
+const APP_ID = 'wx0123456789abcdef';
+
+/** A user-info payload of about 420 bytes, as `wx.getUserInfo` decrypts. */
+export function userInfoFixture() {
+  const sessionKey = createSessionKey();
+  const openid = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+  const payload = {
+    openId: openid,
+    nickName: 'Band',
+    gender: 1,
+    language: 'zh_CN',
+    city: 'Guangzhou',
+    province: 'Guangdong',
+    country: 'CN',
+    avatarUrl:
+      'https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132',
+    unionId: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE',
+    watermark: { appid: APP_ID, timestamp: Math.floor(Date.now() / 1000) },
+  };
+  const { openId, unionId, watermark, ...visible } = payload;
+  const rawData = JSON.stringify(visible);
+  return {
+    appId: APP_ID,
+    session: { openid: openId, unionid: unionId, appId: APP_ID, sessionKey },
+    plaintextBytes: Buffer.byteLength(JSON.stringify(payload)),
+    rawData,
+    signature: signRawData(rawData, sessionKey),
+    ...encryptOpenData(payload, sessionKey),
+    watermark,
+  };
+}
+
+export function cryptoCases(f = userInfoFixture()) {
+  const key = Buffer.from(f.session.sessionKey, 'base64');
+  const iv = Buffer.from(f.iv, 'base64');
+  const ciphertext = Buffer.from(f.encryptedData, 'base64');
+  const input = { encryptedData: f.encryptedData, iv: f.iv, sessionKey: f.session.sessionKey };
+  const options = { appId: f.appId };
+  const cryptoPath = () => {
+    if (!verifySignature(f.rawData, f.signature, f.session.sessionKey)) throw new Error('bad signature');
+    const plain = decryptOpenData(input, options);
+    checkOpenDataIdentity(plain, f.session);
+    return plain;
+  };
+  return {
+    raw: () => {
+      const decipher = createDecipheriv('aes-128-cbc', key, iv);
+      decipher.update(ciphertext);
+      decipher.final();
+    },
+    crypto: cryptoPath,
+    full: () => toOpenDataPayload(WxUserInfo, cryptoPath()),
+  };
+}
+
+export function runCryptoBench(options) {
+  const fixture = userInfoFixture();
+  const ns = measure(cryptoCases(fixture), options);
+  return {
+    plaintextBytes: fixture.plaintextBytes,
+    ns_per_op: ns,
+    crypto_vs_raw: ns.crypto / ns.raw,
+    full_vs_crypto: ns.full / ns.crypto,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(runCryptoBench());
+}
