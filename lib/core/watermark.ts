@@ -50,13 +50,19 @@ export function checkWatermark(watermark: unknown, check: WxWatermarkCheck = {})
   }
   const maxAge = check.maxAgeSeconds ?? DEFAULT_WATERMARK_MAX_AGE_SECONDS;
   if (maxAge === false) return watermark;
+  const tolerance = check.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   const now = check.now ?? Date.now();
-  const nowSeconds = Math.floor((typeof now === 'number' ? now : now.getTime()) / 1000);
-  const age = nowSeconds - watermark.timestamp;
-  if (age > maxAge) throw new WxWatermarkError('WATERMARK_EXPIRED');
-  if (-age > (check.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS)) {
-    throw new WxWatermarkError('WATERMARK_FROM_FUTURE');
+  const nowMs = typeof now === 'number' ? now : now.getTime();
+  // Every comparison with NaN is false: a bad clock or limit would switch the check off.
+  if (!Number.isFinite(nowMs)) throw new RangeError('checkWatermark: now must be a valid time');
+  if (!(maxAge >= 0) || !(tolerance >= 0)) {
+    throw new RangeError(
+      'checkWatermark: maxAgeSeconds and clockToleranceSeconds must be non-negative numbers',
+    );
   }
+  const age = Math.floor(nowMs / 1000) - watermark.timestamp;
+  if (age > maxAge) throw new WxWatermarkError('WATERMARK_EXPIRED');
+  if (-age > tolerance) throw new WxWatermarkError('WATERMARK_FROM_FUTURE');
   return watermark;
 }
 

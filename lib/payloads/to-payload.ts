@@ -27,8 +27,9 @@ export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plai
 
 function failingPaths(errors: readonly ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
-    const path = prefix + error.property;
+    // class-validator leaves `property` undefined for a failure of the value itself.
+    const path = error.property === undefined ? prefix.replace(/\.$/, '') : prefix + error.property;
     const nested = error.children?.length ? failingPaths(error.children, `${path}.`) : [];
-    return error.constraints ? [path, ...nested] : nested;
+    return error.constraints && path !== '' ? [path, ...nested] : nested;
   });
 }

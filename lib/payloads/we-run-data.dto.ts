@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsObject, Min, ValidateNested } from 'class-validator';
 import { WxOpenDataPayload } from './open-data-payload.dto.js';
 
 /**
@@ -26,6 +26,8 @@ export class WxStepInfo {
 export class WxWeRunData extends WxOpenDataPayload {
   @IsArray()
   @ArrayMaxSize(366)
+  // ValidateNested walks into nested arrays; entries must be objects themselves.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => WxStepInfo)
   stepInfoList!: WxStepInfo[];

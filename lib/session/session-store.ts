@@ -14,7 +14,10 @@ export abstract class WxSessionStore {
   /** The live session for `token`, or `undefined` when absent or expired. */
   abstract get(token: string): Promise<WxStoredSession | undefined>;
 
-  /** Stores (or replaces) the session for `token`, expiring after `ttlSeconds`. */
+  /**
+   * Stores (or replaces) the session for `token`, expiring after `ttlSeconds`; a TTL of zero or
+   * below removes it.
+   */
   abstract set(token: string, session: WxStoredSession, ttlSeconds: number): Promise<void>;
 
   /** Removes the session for `token`; removing an absent one is not an error. */

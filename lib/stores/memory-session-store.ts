@@ -58,7 +58,12 @@ export class MemoryWxSessionStore extends WxSessionStore {
   }
 
   set(token: string, session: WxStoredSession, ttlSeconds: number): Promise<void> {
+    // A NaN or infinite expiry would compare false against every clock reading: never expire.
+    if (!Number.isFinite(ttlSeconds)) {
+      return Promise.reject(new RangeError('MemoryWxSessionStore: ttlSeconds must be a finite number'));
+    }
     this.entries.delete(token);
+    if (ttlSeconds <= 0) return Promise.resolve();
     this.entries.set(token, { session, expiresAt: this.now() + ttlSeconds * 1000 });
     if (this.entries.size > this.maxEntries) this.evictOldest();
     return Promise.resolve();

@@ -1,0 +1,356 @@
+import {
+  createSessionToken,
+  isSessionToken,
+  MemoryWxSessionStore,
+  WxSessionStore,
+  type WxStoredSession,
+} from '../../lib/index.js';
+import { createSessionKey } from '../../lib/testing/index.js';
+
+const START = 1_700_000_000_000;
+
+/** A clock the test moves by hand. */
+class ManualClock {
+  constructor(public ms = START) {}
+  readonly now = (): number => this.ms;
+  advanceSeconds(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+function session(openid: string, extra: Partial<WxStoredSession> = {}): WxStoredSession {
+  return {
+    openid,
+    appId: 'wx4f4bc4dec97d474b',
+    sessionKey: createSessionKey(),
+    createdAt: START,
+    ...extra,
+  };
+}
+
+describe('MemoryWxSessionStore', () => {
+  describe('get / set / delete', () => {
+    it('is a WxSessionStore', () => {
+      expect(new MemoryWxSessionStore()).toBeInstanceOf(WxSessionStore);
+    });
+
+    it('returns undefined for an unknown token', async () => {
+      const store = new MemoryWxSessionStore();
+      await expect(store.get(createSessionToken())).resolves.toBeUndefined();
+      expect(store.size).toBe(0);
+    });
+
+    it('returns what was stored, per token', async () => {
+      const store = new MemoryWxSessionStore();
+      const [a, b] = [createSessionToken(), createSessionToken()];
+      const alice = session('o-alice', { unionid: 'u-alice' });
+      const bob = session('o-bob');
+      await expect(store.set(a, alice, 60)).resolves.toBeUndefined();
+      await store.set(b, bob, 60);
+      await expect(store.get(a)).resolves.toEqual(alice);
+      await expect(store.get(b)).resolves.toEqual(bob);
+      expect(store.size).toBe(2);
+    });
+
+    it('replaces the session of a token that is set again', async () => {
+      const store = new MemoryWxSessionStore();
+      const token = createSessionToken();
+      await store.set(token, session('o-first'), 60);
+      const second = session('o-second');
+      await store.set(token, second, 60);
+      await expect(store.get(token)).resolves.toEqual(second);
+      expect(store.size).toBe(1);
+    });
+
+    it('deletes a session, and deleting an absent one is not an error', async () => {
+      const store = new MemoryWxSessionStore();
+      const [a, b] = [createSessionToken(), createSessionToken()];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      await expect(store.delete(a)).resolves.toBeUndefined();
+      await expect(store.get(a)).resolves.toBeUndefined();
+      await expect(store.get(b)).resolves.toEqual(expect.objectContaining({ openid: 'o-b' }));
+      await expect(store.delete(a)).resolves.toBeUndefined();
+      await expect(store.delete(createSessionToken())).resolves.toBeUndefined();
+      expect(store.size).toBe(1);
+    });
+
+    it('keeps separate stores separate', async () => {
+      const one = new MemoryWxSessionStore();
+      const two = new MemoryWxSessionStore();
+      const token = createSessionToken();
+      await one.set(token, session('o-one'), 60);
+      await expect(two.get(token)).resolves.toBeUndefined();
+    });
+  });
+
+  describe('TTL', () => {
+    it('returns a session until its TTL is reached, then not (TTL in seconds)', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const token = createSessionToken();
+      await store.set(token, session('o-ttl'), 30);
+
+      clock.advanceSeconds(29);
+      await expect(store.get(token)).resolves.toEqual(expect.objectContaining({ openid: 'o-ttl' }));
+      clock.ms = START + 30_000 - 1;
+      await expect(store.get(token)).resolves.toEqual(expect.objectContaining({ openid: 'o-ttl' }));
+      clock.ms = START + 30_000;
+      await expect(store.get(token)).resolves.toBeUndefined();
+    });
+
+    it('does not renew the TTL on read', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const token = createSessionToken();
+      await store.set(token, session('o-read'), 10);
+      for (let i = 0; i < 9; i += 1) {
+        clock.advanceSeconds(1);
+        await expect(store.get(token)).resolves.toBeDefined();
+      }
+      clock.advanceSeconds(1);
+      await expect(store.get(token)).resolves.toBeUndefined();
+    });
+
+    it('stays gone once expired, even if the clock goes back', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const token = createSessionToken();
+      await store.set(token, session('o-gone'), 10);
+      clock.advanceSeconds(11);
+      await expect(store.get(token)).resolves.toBeUndefined();
+      expect(store.size).toBe(0);
+      clock.ms = START;
+      await expect(store.get(token)).resolves.toBeUndefined();
+    });
+
+    it('restarts the TTL when a token is set again', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const token = createSessionToken();
+      await store.set(token, session('o-renew'), 10);
+      clock.advanceSeconds(8);
+      await store.set(token, session('o-renew'), 10);
+      clock.advanceSeconds(8);
+      await expect(store.get(token)).resolves.toBeDefined();
+      clock.advanceSeconds(2);
+      await expect(store.get(token)).resolves.toBeUndefined();
+    });
+
+    it('expires each session on its own TTL', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const [short, long] = [createSessionToken(), createSessionToken()];
+      await store.set(short, session('o-short'), 5);
+      await store.set(long, session('o-long'), 7200);
+      clock.advanceSeconds(6);
+      await expect(store.get(short)).resolves.toBeUndefined();
+      await expect(store.get(long)).resolves.toBeDefined();
+      clock.advanceSeconds(7200 - 6);
+      await expect(store.get(long)).resolves.toBeUndefined();
+    });
+
+    it('treats a TTL of zero or below as already expired', async () => {
+      const store = new MemoryWxSessionStore({ now: () => START });
+      const [zero, negative] = [createSessionToken(), createSessionToken()];
+      await store.set(zero, session('o-zero'), 0);
+      await store.set(negative, session('o-negative'), -10);
+      await expect(store.get(zero)).resolves.toBeUndefined();
+      await expect(store.get(negative)).resolves.toBeUndefined();
+    });
+
+    // Exposes a fail-open: `expiresAt = now + NaN * 1000` is NaN and `NaN <= now` is false, so a
+    // session stored with a NaN TTL (e.g. a TTL read from a missing config value) never expires.
+    it('never keeps a session stored with a NaN TTL', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const token = createSessionToken();
+      const stored = await (async () => store.set(token, session('o-nan'), Number.NaN))().then(
+        () => true,
+        () => false,
+      );
+      clock.advanceSeconds(365 * 86_400);
+      // Either set refuses the TTL, or the session is not handed out a year later.
+      await expect(stored ? store.get(token) : Promise.resolve(undefined)).resolves.toBeUndefined();
+    });
+
+    it('uses the real clock by default', async () => {
+      const store = new MemoryWxSessionStore();
+      const [live, dead] = [createSessionToken(), createSessionToken()];
+      await store.set(live, session('o-live'), 3600);
+      await store.set(dead, session('o-dead'), -1);
+      await expect(store.get(live)).resolves.toBeDefined();
+      await expect(store.get(dead)).resolves.toBeUndefined();
+    });
+  });
+
+  describe('LRU bound', () => {
+    it('evicts the least recently used entry past maxEntries', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 3 });
+      const [a, b, c, d] = [
+        createSessionToken(),
+        createSessionToken(),
+        createSessionToken(),
+        createSessionToken(),
+      ];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      await store.set(c, session('o-c'), 60);
+      expect(store.size).toBe(3);
+      await store.set(d, session('o-d'), 60);
+      expect(store.size).toBe(3);
+      await expect(store.get(a)).resolves.toBeUndefined();
+      for (const token of [b, c, d]) await expect(store.get(token)).resolves.toBeDefined();
+    });
+
+    it('keeps a recently read entry and evicts the least recently used one instead', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 3 });
+      const [a, b, c, d] = [
+        createSessionToken(),
+        createSessionToken(),
+        createSessionToken(),
+        createSessionToken(),
+      ];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      await store.set(c, session('o-c'), 60);
+      // Reading `a` makes it the most recently used: `b` is now the least.
+      await expect(store.get(a)).resolves.toEqual(expect.objectContaining({ openid: 'o-a' }));
+      await store.set(d, session('o-d'), 60);
+      await expect(store.get(b)).resolves.toBeUndefined();
+      await expect(store.get(a)).resolves.toEqual(expect.objectContaining({ openid: 'o-a' }));
+      await expect(store.get(c)).resolves.toBeDefined();
+      await expect(store.get(d)).resolves.toBeDefined();
+    });
+
+    it('counts setting an existing token again as a use', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 2 });
+      const [a, b, c] = [createSessionToken(), createSessionToken(), createSessionToken()];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      await store.set(a, session('o-a2'), 60);
+      await store.set(c, session('o-c'), 60);
+      await expect(store.get(b)).resolves.toBeUndefined();
+      await expect(store.get(a)).resolves.toEqual(expect.objectContaining({ openid: 'o-a2' }));
+    });
+
+    it('does not count a miss on an unknown token as a use of anything', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 2 });
+      const [a, b, c] = [createSessionToken(), createSessionToken(), createSessionToken()];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      await store.get(createSessionToken());
+      await store.set(c, session('o-c'), 60);
+      await expect(store.get(a)).resolves.toBeUndefined();
+      await expect(store.get(b)).resolves.toBeDefined();
+    });
+
+    it('frees room on delete, so nothing is evicted', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 2 });
+      const [a, b, c] = [createSessionToken(), createSessionToken(), createSessionToken()];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      await store.delete(b);
+      await store.set(c, session('o-c'), 60);
+      await expect(store.get(a)).resolves.toBeDefined();
+      await expect(store.get(c)).resolves.toBeDefined();
+    });
+
+    it('holds a single entry with maxEntries 1', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 1 });
+      const [a, b] = [createSessionToken(), createSessionToken()];
+      await store.set(a, session('o-a'), 60);
+      await store.set(b, session('o-b'), 60);
+      expect(store.size).toBe(1);
+      await expect(store.get(a)).resolves.toBeUndefined();
+      await expect(store.get(b)).resolves.toEqual(expect.objectContaining({ openid: 'o-b' }));
+    });
+
+    it('never grows past maxEntries', async () => {
+      const store = new MemoryWxSessionStore({ maxEntries: 50 });
+      const tokens = Array.from({ length: 200 }, () => createSessionToken());
+      for (const [i, token] of tokens.entries()) {
+        await store.set(token, session(`o-${i}`), 60);
+        expect(store.size).toBeLessThanOrEqual(50);
+      }
+      expect(store.size).toBe(50);
+      // Exactly the 50 most recent survive.
+      for (const token of tokens.slice(0, 150)) await expect(store.get(token)).resolves.toBeUndefined();
+      for (const token of tokens.slice(150)) await expect(store.get(token)).resolves.toBeDefined();
+    });
+
+    it.each([
+      ['0', 0],
+      ['negative', -1],
+      ['fractional', 2.5],
+      ['NaN', Number.NaN],
+      ['Infinity', Number.POSITIVE_INFINITY],
+      ['beyond the safe integers', 2 ** 53],
+      ['a numeric string', '10' as unknown as number],
+    ])('refuses a maxEntries that is %s', (_name, maxEntries) => {
+      expect(() => new MemoryWxSessionStore({ maxEntries })).toThrow(RangeError);
+      expect(() => new MemoryWxSessionStore({ maxEntries })).toThrow(/maxEntries/);
+    });
+
+    it('accepts the default and any positive integer', () => {
+      expect(() => new MemoryWxSessionStore()).not.toThrow();
+      expect(() => new MemoryWxSessionStore({})).not.toThrow();
+      expect(() => new MemoryWxSessionStore({ maxEntries: 1 })).not.toThrow();
+      expect(() => new MemoryWxSessionStore({ maxEntries: 1_000_000 })).not.toThrow();
+    });
+  });
+});
+
+describe('session tokens', () => {
+  it('createSessionToken gives 43 base64url characters (256 bits, no padding)', () => {
+    for (let i = 0; i < 50; i += 1) {
+      const token = createSessionToken();
+      expect(token).toHaveLength(43);
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+      expect(Buffer.from(token, 'base64url').toString('base64url')).toBe(token);
+    }
+  });
+
+  it('createSessionToken differs on each call', () => {
+    const tokens = new Set(Array.from({ length: 1000 }, () => createSessionToken()));
+    expect(tokens.size).toBe(1000);
+  });
+
+  it('isSessionToken accepts issued tokens', () => {
+    for (let i = 0; i < 50; i += 1) expect(isSessionToken(createSessionToken())).toBe(true);
+    expect(isSessionToken('A'.repeat(43))).toBe(true);
+    expect(isSessionToken('-_'.repeat(21) + 'a')).toBe(true);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['42 characters', 'A'.repeat(42)],
+    ['44 characters', 'A'.repeat(44)],
+    ['padded', `${'A'.repeat(42)}=`],
+    ['standard base64 `+`', `${'A'.repeat(42)}+`],
+    ['standard base64 `/`', `${'A'.repeat(42)}/`],
+    ['a trailing newline', `${'A'.repeat(43)}\n`],
+    ['a leading space', ` ${'A'.repeat(42)}`],
+    ['a dot', `${'A'.repeat(42)}.`],
+    ['a non-ASCII letter', `${'A'.repeat(42)}é`],
+    ['a JWT-like value', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefg'],
+    ['a session key', createSessionKey()],
+  ])('isSessionToken rejects a string that is %s', (_name, value) => {
+    expect(isSessionToken(value)).toBe(false);
+  });
+
+  it('isSessionToken rejects a token with extra text around it', () => {
+    const token = createSessionToken();
+    expect(isSessionToken(`${token}x`)).toBe(false);
+    expect(isSessionToken(`x${token}`)).toBe(false);
+    expect(isSessionToken(`Bearer ${token}`)).toBe(false);
+  });
+
+  it('isSessionToken rejects values that are not strings', () => {
+    const token = createSessionToken();
+    for (const value of [undefined, null, 43, [token], { token }, Buffer.from(token), new String(token)]) {
+      expect(isSessionToken(value)).toBe(false);
+    }
+  });
+});
