@@ -14,7 +14,10 @@ export type WxOpenDataErrorCode =
   | 'SIGNATURE_INVALID'
   | 'IDENTITY_MISMATCH'
   | 'PAYLOAD_INVALID'
-  | 'SESSION_NOT_FOUND';
+  | 'SESSION_NOT_FOUND'
+  | 'WX_API_ERROR'
+  | 'WX_API_UNAVAILABLE'
+  | 'WX_API_TIMEOUT';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,

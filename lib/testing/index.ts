@@ -1,1 +1,2 @@
 export * from './open-data-fixtures.js';
+export * from './fake-wechat/index.js';

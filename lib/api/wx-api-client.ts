@@ -1,0 +1,288 @@
+import { decodeStrictBase64 } from '../core/base64.js';
+import { AccessTokenCache, type WxFetchedAccessToken } from './access-token-cache.js';
+import { backoffDelayMs } from './backoff.js';
+import { Deadline, pause, settleWithin } from './deadline.js';
+import { isAccessTokenRejection, WX_ERRCODE_INVALID_SIGNATURE } from './errcodes.js';
+import { WxApiError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
+import { exchangeOnce, isRetryableFailure, type WxApiRequest, type WxJsonObject } from './http-exchange.js';
+import {
+  resolveWxApiClientOptions,
+  type ResolvedWxApiClientOptions,
+  type WxApiClientOptions,
+} from './options.js';
+import { sessionKeySignature } from './session-key-signature.js';
+
+/**
+ * What code2Session tells about a user who just logged in.
+ *
+ * @public
+ */
+export interface WxCode2SessionResult {
+  /** The user's id within this mini program. */
+  openid: string;
+  /** The user's current session key, base64 of 16 bytes. Keep it server-side. */
+  sessionKey: string;
+  /** The user's id across the Open Platform account, when the mini program is bound to one. */
+  unionid?: string;
+}
+
+/**
+ * `phone_info` exactly as getuserphonenumber returned it, not yet validated: turn it into a
+ * `WxPhoneNumber` with `toOpenDataPayload` and check its watermark before trusting it.
+ *
+ * @public
+ */
+export type WxRawPhoneInfo = Readonly<Record<string, unknown>>;
+
+/**
+ * WeChat's server API around mini program sessions, with the app's access token managed.
+ *
+ * Every public call has one time budget (`timeoutMs`): attempts, backoff pauses, the token fetch
+ * and a retry after a token refresh all fit in it, so a call settles within the budget plus
+ * scheduling delay. Busy answers (`errcode` -1) and network failures are retried with jittered
+ * exponential backoff, at most `maxAttempts` times and only while the budget allows the pause;
+ * a timeout is not retried, as the budget is spent by then. Other errcodes are never retried,
+ * except that an access-token rejection (40001, 40014, 42001) refreshes the token once and
+ * repeats the call once.
+ *
+ * Requests that change state upstream can be retried after WeChat handled them but the answer
+ * was lost (a reset connection): a retried code2Session then fails with 40163 (code used), a
+ * retried resetUserSessionKey with 87009 (the key was already rotated).
+ *
+ * @public
+ */
+export class WxApiClient {
+  private readonly options: ResolvedWxApiClientOptions;
+  private readonly accessTokens: AccessTokenCache;
+
+  /**
+   * @throws TypeError or RangeError when an option is missing or out of range
+   */
+  constructor(options: WxApiClientOptions) {
+    this.options = resolveWxApiClientOptions(options);
+    this.accessTokens = new AccessTokenCache((force) => this.fetchAccessToken(force), this.options.now);
+  }
+
+  /** The AppID this client calls WeChat for. */
+  get appId(): string {
+    return this.options.appId;
+  }
+
+  /**
+   * Exchanges a `wx.login` code for the user's openid, session key and, when present, unionid.
+   *
+   * @throws {@link WxApiError} e.g. 40029 (invalid or expired code), 40163 (code used), 45011
+   * (rate limit), 40226 (blocked user); {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async code2Session(code: string): Promise<WxCode2SessionResult> {
+    const { appId, appSecret } = this.options;
+    const answer = await this.sendWithRetries(
+      {
+        operation: 'code2Session',
+        method: 'GET',
+        path: '/sns/jscode2session',
+        query: { appid: appId, secret: appSecret, js_code: code, grant_type: 'authorization_code' },
+      },
+      this.newDeadline(),
+    );
+    return readCode2Session(answer);
+  }
+
+  /**
+   * The app's access token from the stable-token endpoint: cached until 5 minutes (or 10% of its
+   * lifetime, if shorter) before it expires; callers arriving while it is fetched share that one
+   * request.
+   *
+   * @throws {@link WxApiError} e.g. 40125 (bad secret), 40164 (IP not whitelisted);
+   * {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  getAccessToken(): Promise<string> {
+    return settleWithin(this.newDeadline(), 'getAccessToken', () => this.accessTokens.get());
+  }
+
+  /** Forgets the cached access token, so the next call fetches one. */
+  invalidateAccessToken(): void {
+    this.accessTokens.invalidate();
+  }
+
+  /**
+   * Whether `sessionKey` is the user's current session key (checksession).
+   *
+   * @returns `false` when WeChat answers 87009 (the key is not valid)
+   * @throws {@link WxApiError} for any other errcode; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async checkSessionKey(openid: string, sessionKey: string): Promise<boolean> {
+    try {
+      await this.sendWithAccessToken('checkSessionKey', this.newDeadline(), (accessToken) =>
+        signedSessionKeyRequest('checkSessionKey', '/wxa/checksession', accessToken, openid, sessionKey),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof WxApiError && error.errcode === WX_ERRCODE_INVALID_SIGNATURE) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Has WeChat replace the user's session key (resetusersessionkey), proving the current one.
+   * The new key keeps the old one's expiry; the old one stops working.
+   *
+   * @param sessionKey - the user's current session key
+   * @returns the new session key
+   * @throws {@link WxApiError} e.g. 87009 (`sessionKey` is not current), 45011;
+   * {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async resetUserSessionKey(openid: string, sessionKey: string): Promise<string> {
+    const answer = await this.sendWithAccessToken('resetUserSessionKey', this.newDeadline(), (accessToken) =>
+      signedSessionKeyRequest(
+        'resetUserSessionKey',
+        '/wxa/resetusersessionkey',
+        accessToken,
+        openid,
+        sessionKey,
+      ),
+    );
+    const newKey = answer['session_key'];
+    if (!isSessionKey(newKey)) {
+      throw new WxApiUnavailableError('resetUserSessionKey', 'invalid-response', 'malformed session_key');
+    }
+    return newKey;
+  }
+
+  /**
+   * Exchanges a phone-number code (from the `getPhoneNumber` button) for the user's number.
+   *
+   * @param openid - when given, WeChat checks that the code belongs to this user
+   * @returns `phone_info` as WeChat sent it, to be validated by the caller
+   * @throws {@link WxApiError} e.g. 40029 (invalid code), 45011, -1 after the retries;
+   * {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async getPhoneNumber(code: string, openid?: string): Promise<WxRawPhoneInfo> {
+    const body = openid === undefined ? { code } : { code, openid };
+    const answer = await this.sendWithAccessToken('getPhoneNumber', this.newDeadline(), (accessToken) => ({
+      operation: 'getPhoneNumber',
+      method: 'POST',
+      path: '/wxa/business/getuserphonenumber',
+      query: { access_token: accessToken },
+      body,
+    }));
+    const phoneInfo = answer['phone_info'];
+    if (typeof phoneInfo !== 'object' || phoneInfo === null || Array.isArray(phoneInfo)) {
+      throw new WxApiUnavailableError('getPhoneNumber', 'invalid-response', 'missing phone_info');
+    }
+    return phoneInfo as WxRawPhoneInfo;
+  }
+
+  private newDeadline(): Deadline {
+    return new Deadline(this.options.timeoutMs);
+  }
+
+  /** The request behind the token cache, with a budget of its own: its callers share it. */
+  private async fetchAccessToken(forceRefresh: boolean): Promise<WxFetchedAccessToken> {
+    const { appId, appSecret } = this.options;
+    const answer = await this.sendWithRetries(
+      {
+        operation: 'getAccessToken',
+        method: 'POST',
+        path: '/cgi-bin/stable_token',
+        query: {},
+        body: {
+          grant_type: 'client_credential',
+          appid: appId,
+          secret: appSecret,
+          force_refresh: forceRefresh,
+        },
+      },
+      this.newDeadline(),
+    );
+    return readAccessToken(answer);
+  }
+
+  /**
+   * Sends a request that carries the access token; when WeChat rejects the token, replaces it
+   * and sends the request once more.
+   */
+  private async sendWithAccessToken(
+    operation: WxApiOperation,
+    deadline: Deadline,
+    requestWith: (accessToken: string) => WxApiRequest,
+  ): Promise<WxJsonObject> {
+    const accessToken = await settleWithin(deadline, operation, () => this.accessTokens.get());
+    try {
+      return await this.sendWithRetries(requestWith(accessToken), deadline);
+    } catch (error) {
+      if (!(error instanceof WxApiError) || !isAccessTokenRejection(error.errcode)) throw error;
+      const replacement = await settleWithin(deadline, operation, () =>
+        this.accessTokens.replace(accessToken),
+      );
+      return this.sendWithRetries(requestWith(replacement), deadline);
+    }
+  }
+
+  private async sendWithRetries(request: WxApiRequest, deadline: Deadline): Promise<WxJsonObject> {
+    const { fetch, apiBaseUrl, maxAttempts, retryDelayMs } = this.options;
+    // Ends: every failure either rethrows or pauses and counts an attempt, up to maxAttempts.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await exchangeOnce(fetch, apiBaseUrl, request, deadline);
+      } catch (error) {
+        if (attempt >= maxAttempts || !isRetryableFailure(error)) throw error;
+        const delayMs = backoffDelayMs(attempt, retryDelayMs);
+        // A pause that would end past the budget only turns a meaningful error into a timeout.
+        if (delayMs >= deadline.remainingMs()) throw error;
+        await pause(delayMs);
+      }
+    }
+  }
+}
+
+function signedSessionKeyRequest(
+  operation: WxApiOperation,
+  path: string,
+  accessToken: string,
+  openid: string,
+  sessionKey: string,
+): WxApiRequest {
+  return {
+    operation,
+    method: 'GET',
+    path,
+    query: {
+      access_token: accessToken,
+      openid,
+      signature: sessionKeySignature(sessionKey),
+      sig_method: 'hmac_sha256',
+    },
+  };
+}
+
+function readCode2Session(answer: WxJsonObject): WxCode2SessionResult {
+  const { openid, session_key: sessionKey, unionid } = answer;
+  if (!isNonEmptyString(openid)) throw invalidAnswer('code2Session', 'malformed openid');
+  if (!isSessionKey(sessionKey)) throw invalidAnswer('code2Session', 'malformed session_key');
+  if (unionid === undefined || unionid === '') return { openid, sessionKey };
+  if (!isNonEmptyString(unionid)) throw invalidAnswer('code2Session', 'malformed unionid');
+  return { openid, sessionKey, unionid };
+}
+
+function readAccessToken(answer: WxJsonObject): WxFetchedAccessToken {
+  const { access_token: accessToken, expires_in: expiresInSeconds } = answer;
+  if (!isNonEmptyString(accessToken)) throw invalidAnswer('getAccessToken', 'malformed access_token');
+  if (typeof expiresInSeconds !== 'number' || !(expiresInSeconds > 0) || !Number.isFinite(expiresInSeconds)) {
+    throw invalidAnswer('getAccessToken', 'malformed expires_in');
+  }
+  return { accessToken, expiresInSeconds };
+}
+
+function invalidAnswer(operation: WxApiOperation, detail: string): WxApiUnavailableError {
+  return new WxApiUnavailableError(operation, 'invalid-response', detail);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** A session key as WeChat issues them: canonical base64 of 16 bytes. */
+function isSessionKey(value: unknown): value is string {
+  return typeof value === 'string' && decodeStrictBase64(value)?.length === 16;
+}

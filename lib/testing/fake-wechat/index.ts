@@ -1,0 +1,13 @@
+export {
+  FakeWeChatServer,
+  type FakeWeChatEndpoint,
+  type FakeWeChatFault,
+  type FakeWeChatMode,
+  type FakeWeChatServerOptions,
+} from './fake-wechat-server.js';
+export type {
+  FakePhoneNumberSpec,
+  FakeWeChatApp,
+  FakeWeChatUser,
+  FakeWeChatUserSpec,
+} from './fake-wechat-model.js';
