@@ -1,3 +1,4 @@
+export * from './api/index.js';
 export * from './core/index.js';
 export * from './nest/index.js';
 export * from './payloads/index.js';

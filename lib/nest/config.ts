@@ -21,8 +21,11 @@ export interface WxOpenDataConfig {
   /** The app a login uses when none is named: the first one configured. */
   readonly defaultAppId: string;
   readonly apiBaseUrl: string;
+  readonly apiTimeoutMs: number;
   readonly sessionStore: WxSessionStore;
   readonly sessionTtlSeconds: number;
+  readonly keyRotationGraceSeconds: number;
+  readonly checkSessionKeyOnFailure: boolean;
   readonly watermarkMaxAgeSeconds: number | false;
   readonly clockToleranceSeconds: number;
   readonly getSessionToken: (request: WxHttpRequest) => string | undefined;
@@ -53,8 +56,17 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   const apps = collectApps(options, problems);
   const apiBaseUrl = options.apiBaseUrl ?? 'https://api.weixin.qq.com';
   if (!isHttpUrl(apiBaseUrl)) problems.push('apiBaseUrl must be an http(s) URL');
+  const apiTimeoutMs = options.apiTimeoutMs ?? 5000;
+  if (!isPositiveInteger(apiTimeoutMs)) problems.push('apiTimeoutMs must be a positive integer');
   const sessionTtlSeconds = options.sessionTtlSeconds ?? 86_400;
   if (!isPositiveInteger(sessionTtlSeconds)) problems.push('sessionTtlSeconds must be a positive integer');
+  const keyRotationGraceSeconds = options.keyRotationGraceSeconds ?? 30;
+  if (!isNonNegativeInteger(keyRotationGraceSeconds)) {
+    problems.push('keyRotationGraceSeconds must be a non-negative integer');
+  }
+  const checkSessionKeyOnFailure = options.checkSessionKeyOnFailure ?? false;
+  if (typeof checkSessionKeyOnFailure !== 'boolean')
+    problems.push('checkSessionKeyOnFailure must be a boolean');
   const watermarkMaxAgeSeconds = options.watermarkMaxAgeSeconds ?? DEFAULT_WATERMARK_MAX_AGE_SECONDS;
   if (watermarkMaxAgeSeconds !== false && !isNonNegativeInteger(watermarkMaxAgeSeconds)) {
     problems.push('watermarkMaxAgeSeconds must be a non-negative integer or false');
@@ -75,8 +87,11 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
     apps,
     defaultAppId: first,
     apiBaseUrl: apiBaseUrl.replace(/\/+$/, ''),
+    apiTimeoutMs,
     sessionStore: options.sessionStore ?? new MemoryWxSessionStore(),
     sessionTtlSeconds,
+    keyRotationGraceSeconds,
+    checkSessionKeyOnFailure,
     watermarkMaxAgeSeconds,
     clockToleranceSeconds,
     getSessionToken: options.getSessionToken ?? readBearerToken,
@@ -89,7 +104,7 @@ function collectApps(
 ): Map<string, WxMiniProgramOptions> {
   const listed: WxMiniProgramOptions[] = [];
   if (options.appId !== undefined || options.appSecret !== undefined) {
-    listed.push({ appId: options.appId as string, appSecret: options.appSecret });
+    listed.push({ appId: options.appId as string, appSecret: options.appSecret as string });
   }
   if (options.apps !== undefined) {
     if (Array.isArray(options.apps)) listed.push(...options.apps);
@@ -103,7 +118,7 @@ function collectApps(
       problems.push(`${where} must be a mini program AppID ("wx" followed by 16 letters or digits)`);
     } else if (apps.has(app.appId)) {
       problems.push(`${where} ${app.appId} is configured twice`);
-    } else if (app.appSecret !== undefined && (typeof app.appSecret !== 'string' || app.appSecret === '')) {
+    } else if (typeof app.appSecret !== 'string' || app.appSecret === '') {
       problems.push(
         `${where === 'appId' ? 'appSecret' : `apps[${index}].appSecret`} must be a non-empty string`,
       );

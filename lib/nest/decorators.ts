@@ -8,7 +8,13 @@ import {
 } from '@nestjs/common';
 import type { WxPayloadType } from '../payloads/index.js';
 import { toSessionInfo, type WxSessionInfo } from '../session/index.js';
-import { WX_OPEN_DATA, WX_PAYLOAD_TYPE, WX_SESSION, type WxRequestState } from './request-state.js';
+import {
+  WX_OPEN_DATA,
+  WX_PAYLOAD_TYPE,
+  WX_SESSION,
+  WX_SESSION_TOKEN,
+  type WxRequestState,
+} from './request-state.js';
 import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
 import { WxSignatureGuard } from './wx-signature.guard.js';
 
@@ -47,5 +53,16 @@ export const WxSession = createParamDecorator(
   (_data: unknown, context: ExecutionContext): WxSessionInfo | undefined => {
     const session = context.switchToHttp().getRequest<WxRequestState>()[WX_SESSION];
     return session && toSessionInfo(session);
+  },
+);
+
+/**
+ * The session token of a `@WxVerified()` route, e.g. to end the session on logout.
+ *
+ * @public
+ */
+export const WxSessionToken = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): string | undefined => {
+    return context.switchToHttp().getRequest<WxRequestState>()[WX_SESSION_TOKEN];
   },
 );

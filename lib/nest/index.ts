@@ -13,7 +13,10 @@ export type {
 } from './module-definition.js';
 export * from './options.js';
 export type { WxRequestState } from './request-state.js';
+export * from './wx-api-clients.js';
 export * from './wx-decrypt.interceptor.js';
+export * from './wx-open-data-exception.filter.js';
 export * from './wx-open-data.module.js';
+export * from './wx-phone-numbers.service.js';
 export * from './wx-session.service.js';
 export * from './wx-signature.guard.js';

@@ -8,8 +8,8 @@ import type { WxSessionStore } from '../session/index.js';
 export interface WxMiniProgramOptions {
   /** The mini program's AppID (`wx` + 16 hex characters). */
   appId: string;
-  /** The AppSecret; needed for login (code2Session). Never logged. */
-  appSecret?: string;
+  /** The AppSecret, for code2Session and access tokens. Never logged. */
+  appSecret: string;
 }
 
 /**
@@ -36,10 +36,24 @@ export interface WxOpenDataModuleOptions {
   apps?: WxMiniProgramOptions[];
   /** WeChat's server API. Default `https://api.weixin.qq.com`; tests point it at a fake. */
   apiBaseUrl?: string;
+  /** Time budget of each WeChat server call, retries included, in milliseconds. Default 5000. */
+  apiTimeoutMs?: number;
   /** Where sessions live. Default: a new {@link MemoryWxSessionStore}. */
   sessionStore?: WxSessionStore;
   /** How long a session lives, in seconds. Default 86,400 (one day). */
   sessionTtlSeconds?: number;
+  /**
+   * How long, in seconds, a user's previous session key still decrypts after a new login rotated
+   * it, so data the mini program fetched just before calling `wx.login` again is not lost.
+   * Default 30; 0 disables.
+   */
+  keyRotationGraceSeconds?: number;
+  /**
+   * After a key-dependent failure, ask WeChat (checkSessionKey) whether the session's key is still
+   * valid, and log whether the key was stale or the payload forged. The HTTP answer is the same
+   * either way. Costs one WeChat call per failure. Default `false`.
+   */
+  checkSessionKeyOnFailure?: boolean;
   /** How old decrypted data may be, in seconds; `false` disables the clock checks. Default 300. */
   watermarkMaxAgeSeconds?: number | false;
   /** How far ahead of the server clock a watermark may be, in seconds. Default 60. */

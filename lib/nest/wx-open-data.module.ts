@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
+import { WxApiClients } from './wx-api-clients.js';
 import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
+import { WxPhoneNumbers } from './wx-phone-numbers.service.js';
 import { WxSessionService } from './wx-session.service.js';
 import { WxSignatureGuard } from './wx-signature.guard.js';
 
@@ -13,8 +16,10 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
  * WxOpenDataModule.forRoot({ appId: 'wx…', appSecret: process.env.WX_APP_SECRET, isGlobal: true })
  * ```
  *
- * Provides {@link WxSessionService}, {@link WxSessionStore}, {@link WxSignatureGuard} and
- * {@link WxDecryptInterceptor}; `@WxVerified()` puts the guard and interceptor on a route.
+ * Provides {@link WxSessionService} (login, sessions), {@link WxSessionStore},
+ * {@link WxApiClient} (the first mini program's) and {@link WxApiClients} (all of them),
+ * {@link WxSignatureGuard} and {@link WxDecryptInterceptor}; `@WxVerified()` puts the guard and
+ * interceptor on a route.
  *
  * @public
  */
@@ -30,10 +35,22 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
       useFactory: (config: WxOpenDataConfig) => config.sessionStore,
       inject: [WX_OPEN_DATA_CONFIG],
     },
+    WxApiClients,
+    { provide: WxApiClient, useFactory: (clients: WxApiClients) => clients.get(), inject: [WxApiClients] },
     WxSessionService,
+    WxPhoneNumbers,
     WxSignatureGuard,
     WxDecryptInterceptor,
   ],
-  exports: [WX_OPEN_DATA_CONFIG, WxSessionStore, WxSessionService, WxSignatureGuard, WxDecryptInterceptor],
+  exports: [
+    WX_OPEN_DATA_CONFIG,
+    WxSessionStore,
+    WxApiClients,
+    WxApiClient,
+    WxSessionService,
+    WxPhoneNumbers,
+    WxSignatureGuard,
+    WxDecryptInterceptor,
+  ],
 })
 export class WxOpenDataModule extends ConfigurableModuleClass {}

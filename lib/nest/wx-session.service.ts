@@ -1,12 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { WxSessionNotFoundError } from '../core/index.js';
 import {
   createSessionToken,
   isSessionToken,
   WxSessionStore,
-  type WxStoredSession,
+  wxUserId,
+  type WxActiveSession,
+  type WxSessionRecord,
+  type WxUserKeys,
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { WxApiClients } from './wx-api-clients.js';
 
 /**
  * What opening a session needs: who the user is, for which mini program, and their key.
@@ -18,59 +22,169 @@ export interface WxNewSession {
   unionid?: string;
   /** Default: the first configured mini program. */
   appId?: string;
+  /** Base64 of the 16-byte key, as code2Session returned it. */
   sessionKey: string;
 }
 
 /**
- * Opens, finds and closes sessions in the configured {@link WxSessionStore}.
+ * What a login hands back to the client: never the session key.
+ *
+ * @public
+ */
+export interface WxLoginResult {
+  /** The opaque session token, for `Authorization: Bearer <token>`. */
+  token: string;
+  openid: string;
+  unionid?: string;
+}
+
+/** Compare-and-set rounds before giving up on a user's keys under heavy contention. */
+const MAX_KEY_WRITE_ATTEMPTS = 16;
+
+/**
+ * Logs users in with `wx.login` codes and keeps their sessions: tokens in, session keys never out.
+ *
+ * WeChat holds one valid session key per user, and a new `wx.login` rotates it. So keys are kept
+ * per user, not per token: a login replaces the user's key for all their sessions, and the key it
+ * replaced keeps decrypting for `keyRotationGraceSeconds`, for data fetched just before the new
+ * `wx.login`. Keys carry a version taken when code2Session answered; a key is only ever replaced
+ * by a newer one, so racing logins of one user cannot leave the older key in the store.
  *
  * @public
  */
 @Injectable()
 export class WxSessionService {
+  private readonly logger = new Logger('WxOpenData');
+  private lastVersion = 0;
+
   constructor(
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
     private readonly store: WxSessionStore,
+    private readonly clients: WxApiClients,
   ) {}
 
   /**
-   * Stores a session under a fresh token and returns the token, the only thing the client gets.
+   * Exchanges a `wx.login` code (code2Session) and opens a session for the user.
    *
-   * @throws {@link WxSessionNotFoundError} never; throws `Error` for an app that is not configured
+   * @param code - the code the mini program got from `wx.login`; single use, valid 5 minutes
+   * @param appId - the mini program the code is from; default the first configured one
+   * @throws {@link WxApiError} when WeChat refuses the code (40029 invalid, 40163 used, 45011
+   *   rate limit, 40226 blocked user), {@link WxApiUnavailableError} or {@link WxApiTimeoutError}
+   *   when WeChat cannot be reached in time
+   */
+  async login(code: string, appId: string = this.config.defaultAppId): Promise<WxLoginResult> {
+    const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
+    const token = await this.create({ openid, unionid, appId, sessionKey });
+    return unionid === undefined ? { token, openid } : { token, openid, unionid };
+  }
+
+  /**
+   * Stores the user's key (rotating it if it changed) and a session under a fresh token, and
+   * returns the token. {@link login} uses it; call it directly when you ran code2Session yourself.
    */
   async create(session: WxNewSession): Promise<string> {
     const appId = session.appId ?? this.config.defaultAppId;
     if (!this.config.apps.has(appId)) throw new Error(`mini program ${appId} is not configured`);
+    await this.installKey(appId, session.openid, session.sessionKey, this.nextVersion());
+    const record: WxSessionRecord = { openid: session.openid, appId, createdAt: Date.now() };
+    if (session.unionid !== undefined) record.unionid = session.unionid;
     const token = createSessionToken();
-    const stored: WxStoredSession = {
-      openid: session.openid,
-      appId,
-      sessionKey: session.sessionKey,
-      createdAt: Date.now(),
-    };
-    if (session.unionid !== undefined) stored.unionid = session.unionid;
-    await this.store.set(token, stored, this.config.sessionTtlSeconds);
+    await this.store.set(token, record, this.config.sessionTtlSeconds);
     return token;
   }
 
   /**
-   * The live session for `token`.
+   * The live session for `token`, with the keys that may decrypt its data.
    *
-   * @throws {@link WxSessionNotFoundError} when the token is malformed, unknown or expired, or
-   *   its mini program is no longer configured
+   * @throws {@link WxSessionNotFoundError} when the token is malformed, unknown or expired, the
+   *   user's key is gone, or the session's mini program is no longer configured
    */
-  async require(token: string | undefined): Promise<WxStoredSession> {
+  async require(token: string | undefined): Promise<WxActiveSession> {
     if (!isSessionToken(token)) throw new WxSessionNotFoundError('no session token');
-    const session = await this.store.get(token);
-    if (session === undefined) throw new WxSessionNotFoundError();
-    if (!this.config.apps.has(session.appId)) {
+    const record = await this.store.get(token);
+    if (record === undefined) throw new WxSessionNotFoundError();
+    if (!this.config.apps.has(record.appId)) {
       throw new WxSessionNotFoundError('session belongs to a mini program no longer configured');
     }
-    return session;
+    const keys = await this.store.getUserKeys(wxUserId(record.appId, record.openid));
+    if (keys === undefined) throw new WxSessionNotFoundError('no session key for this user');
+    const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
+    if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
+      active.previousSessionKey = keys.previousSessionKey;
+    }
+    return active;
   }
 
-  /** Ends the session for `token`; an unknown token is not an error. */
+  /** Ends the session for `token` (logout); an unknown token is not an error. */
   async revoke(token: string): Promise<void> {
     if (isSessionToken(token)) await this.store.delete(token);
+  }
+
+  /**
+   * Records a key-dependent failure of `session`'s data (signature, decryption, watermark,
+   * identity). With `checkSessionKeyOnFailure`, asks WeChat in the background whether the key is
+   * still valid and logs the verdict. Never throws and never delays the answer.
+   */
+  reportKeyFailure(session: WxActiveSession): void {
+    if (this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(session);
+  }
+
+  /** Tells a stale key (the user logged in again elsewhere) from a forged or corrupted payload. */
+  private async diagnoseKeyFailure(session: WxActiveSession): Promise<void> {
+    try {
+      const valid = await this.clients.get(session.appId).checkSessionKey(session.openid, session.sessionKey);
+      this.logger.warn(
+        valid
+          ? 'checkSessionKey: the session key is valid, so the rejected payload was forged, corrupted or made with another key'
+          : 'checkSessionKey: the session key is no longer valid at WeChat (stale): the user must log in again',
+      );
+    } catch (error) {
+      this.logger.warn(`checkSessionKey could not be asked: ${(error as Error).message}`);
+    }
+  }
+
+  /** Versions increase strictly within this process and follow the clock across processes. */
+  private nextVersion(): number {
+    this.lastVersion = Math.max(Date.now() * 1000, this.lastVersion + 1);
+    return this.lastVersion;
+  }
+
+  /** Compare-and-set loop: writes `sessionKey` unless a newer version is already stored. */
+  private async installKey(
+    appId: string,
+    openid: string,
+    sessionKey: string,
+    version: number,
+  ): Promise<void> {
+    const userId = wxUserId(appId, openid);
+    for (let attempt = 0; attempt < MAX_KEY_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.getUserKeys(userId);
+      if (current !== undefined && current.version >= version) return;
+      if (
+        await this.store.setUserKeys(
+          userId,
+          this.rotated(current, sessionKey, version),
+          current?.version ?? null,
+          this.config.sessionTtlSeconds,
+        )
+      ) {
+        return;
+      }
+    }
+    throw new Error('session key could not be stored: too many concurrent logins for one user');
+  }
+
+  private rotated(current: WxUserKeys | undefined, sessionKey: string, version: number): WxUserKeys {
+    if (current === undefined || this.config.keyRotationGraceSeconds === 0) return { sessionKey, version };
+    if (current.sessionKey === sessionKey) {
+      // WeChat kept the key: nothing rotates, an earlier grace period runs on unchanged.
+      return { ...current, version };
+    }
+    return {
+      sessionKey,
+      version,
+      previousSessionKey: current.sessionKey,
+      previousKeyExpiresAt: Date.now() + this.config.keyRotationGraceSeconds * 1000,
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import { readSignedRawData, verifySignature, WxOpenDataError, WxSignatureError } from '../core/index.js';
-import type { WxStoredSession } from '../session/index.js';
+import type { WxActiveSession } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import { toWxHttpException } from './http-errors.js';
 import { attachSession, type WxRequestState } from './request-state.js';
@@ -28,14 +28,17 @@ export class WxSignatureGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = this.getRequest(context);
+    let session: WxActiveSession | undefined;
     try {
-      const session = await this.sessions.require(this.getSessionToken(request));
+      const token = this.getSessionToken(request);
+      session = await this.sessions.require(token);
       this.verifyRawData(request, session);
-      attachSession(request, session);
+      attachSession(request, session, token as string);
       return true;
     } catch (error) {
-      if (error instanceof WxOpenDataError) throw toWxHttpException(error, this.logger, request);
-      throw error;
+      if (!(error instanceof WxOpenDataError)) throw error;
+      if (error.keyDependent && session !== undefined) this.sessions.reportKeyFailure(session);
+      throw toWxHttpException(error, this.logger, request);
     }
   }
 
@@ -49,11 +52,17 @@ export class WxSignatureGuard implements CanActivate {
     return this.config.getSessionToken(request);
   }
 
-  /** Checks `rawData`/`signature` when the body carries them. */
-  protected verifyRawData(request: WxRequestState, session: WxStoredSession): void {
+  /**
+   * Checks `rawData`/`signature` when the body carries them, with the user's key or, within the
+   * grace period after a rotation, the previous one.
+   */
+  protected verifyRawData(request: WxRequestState, session: WxActiveSession): void {
     const signed = readSignedRawData(request.body);
-    if (signed !== undefined && !verifySignature(signed.rawData, signed.signature, session.sessionKey)) {
-      throw new WxSignatureError();
-    }
+    if (signed === undefined) return;
+    const { rawData, signature } = signed;
+    if (verifySignature(rawData, signature, session.sessionKey)) return;
+    const previous = session.previousSessionKey;
+    if (previous !== undefined && verifySignature(rawData, signature, previous)) return;
+    throw new WxSignatureError();
   }
 }

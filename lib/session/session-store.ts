@@ -1,25 +1,38 @@
-import type { WxStoredSession } from './session.js';
+import type { WxSessionRecord, WxUserKeys } from './session.js';
 
 /**
- * Where sessions live, keyed by their opaque token. Both the type to implement and the Nest
- * injection token: `@Inject(WxSessionStore)` is not needed, a constructor parameter typed
- * `WxSessionStore` is enough.
+ * Where sessions and users' session keys live. Both the type to implement and the Nest
+ * injection token: a constructor parameter typed `WxSessionStore` is enough to receive it.
  *
- * TTLs are in **seconds** throughout. Implementations must not return a session past its TTL,
- * and must treat the stored value as secret (it holds the session key).
+ * Two kinds of entry: session records by their opaque token, and each user's keys by
+ * {@link wxUserId}. TTLs are in **seconds** throughout; a TTL of zero or below removes the entry.
+ * Implementations must not return an entry past its TTL, and must treat user keys as secrets.
  *
  * @public
  */
 export abstract class WxSessionStore {
-  /** The live session for `token`, or `undefined` when absent or expired. */
-  abstract get(token: string): Promise<WxStoredSession | undefined>;
+  /** The live session record for `token`, or `undefined` when absent or expired. */
+  abstract get(token: string): Promise<WxSessionRecord | undefined>;
+
+  /** Stores (or replaces) the session record for `token`, expiring after `ttlSeconds`. */
+  abstract set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void>;
+
+  /** Removes the session record for `token`; removing an absent one is not an error. */
+  abstract delete(token: string): Promise<void>;
+
+  /** The keys of the user `userId`, or `undefined`. */
+  abstract getUserKeys(userId: string): Promise<WxUserKeys | undefined>;
 
   /**
-   * Stores (or replaces) the session for `token`, expiring after `ttlSeconds`; a TTL of zero or
-   * below removes it.
+   * Writes a user's keys only if the stored version is still `expectedVersion` (`null`: no entry
+   * yet), atomically: the compare-and-set that keeps racing logins from losing a rotation.
+   *
+   * @returns whether the keys were written
    */
-  abstract set(token: string, session: WxStoredSession, ttlSeconds: number): Promise<void>;
-
-  /** Removes the session for `token`; removing an absent one is not an error. */
-  abstract delete(token: string): Promise<void>;
+  abstract setUserKeys(
+    userId: string,
+    keys: WxUserKeys,
+    expectedVersion: number | null,
+    ttlSeconds: number,
+  ): Promise<boolean>;
 }

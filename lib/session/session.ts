@@ -1,22 +1,52 @@
 import type { WxUserIdentity } from '../core/index.js';
 
 /**
- * What the server keeps for one login. The session key lives only here: it never reaches the
- * client, a log line or a response.
+ * What the server keeps for one login, under its opaque token: who, for which mini program,
+ * since when. The session key is kept per user, in {@link WxUserKeys}, since WeChat holds one
+ * valid key per user and a new login rotates it for every token of that user.
  *
  * @public
  */
-export interface WxStoredSession extends WxUserIdentity {
+export interface WxSessionRecord extends WxUserIdentity {
   /** The user's openid within `appId`. */
   openid: string;
   /** The user's unionid, when the mini program is bound to an Open Platform account. */
   unionid?: string;
   /** The mini program this session was opened for; decrypted watermarks must name it. */
   appId: string;
-  /** Base64 of the 16-byte session key returned by code2Session. */
-  sessionKey: string;
   /** When the session was created, in milliseconds since the epoch. */
   createdAt: number;
+}
+
+/**
+ * A user's session key as the server holds it. Secret: it never reaches the client, a log line or
+ * a response.
+ *
+ * @public
+ */
+export interface WxUserKeys {
+  /** Base64 of the 16-byte key code2Session returned last. */
+  sessionKey: string;
+  /**
+   * Orders writes: a key is replaced only by one with a higher version, so two racing logins
+   * never leave the older key behind.
+   */
+  version: number;
+  /** The key before the last rotation, still accepted until {@link previousKeyExpiresAt}. */
+  previousSessionKey?: string;
+  /** Milliseconds since the epoch. */
+  previousKeyExpiresAt?: number;
+}
+
+/**
+ * A live session as a request sees it: the record plus the keys that may decrypt its data.
+ *
+ * @public
+ */
+export interface WxActiveSession extends WxSessionRecord {
+  sessionKey: string;
+  /** Present only within the grace period after a rotation. */
+  previousSessionKey?: string;
 }
 
 /**
@@ -31,15 +61,24 @@ export interface WxSessionInfo {
 }
 
 /**
- * Copies the identity out of a stored session, leaving the key behind.
+ * Copies the identity out of a session, leaving any key behind.
  *
  * @public
  */
-export function toSessionInfo(session: WxStoredSession): WxSessionInfo {
+export function toSessionInfo(session: WxSessionRecord): WxSessionInfo {
   const info: { openid: string; unionid?: string; appId: string } = {
     openid: session.openid,
     appId: session.appId,
   };
   if (session.unionid !== undefined) info.unionid = session.unionid;
   return Object.freeze(info);
+}
+
+/**
+ * The store key of a user's {@link WxUserKeys}: openids are unique only within one mini program.
+ *
+ * @public
+ */
+export function wxUserId(appId: string, openid: string): string {
+  return `${appId}:${openid}`;
 }

@@ -1,4 +1,4 @@
-import type { WxStoredSession } from '../session/index.js';
+import type { WxSessionRecord, WxUserKeys } from '../session/index.js';
 import { WxSessionStore } from '../session/index.js';
 
 /**
@@ -8,8 +8,8 @@ import { WxSessionStore } from '../session/index.js';
  */
 export interface MemoryWxSessionStoreOptions {
   /**
-   * Most sessions kept at once; past it the least recently used one is evicted, so memory
-   * cannot grow without bound. Default 100,000.
+   * Most entries (sessions and users' keys together) kept at once; past it the least recently
+   * used one is evicted, so memory cannot grow without bound. Default 100,000.
    */
   maxEntries?: number;
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass their own. */
@@ -17,13 +17,17 @@ export interface MemoryWxSessionStoreOptions {
 }
 
 interface MemoryEntry {
-  session: WxStoredSession;
+  value: WxSessionRecord | WxUserKeys;
   expiresAt: number;
 }
 
+// Prefixes keep tokens and user ids apart in the one LRU map.
+const SESSION = 's:';
+const USER = 'u:';
+
 /**
- * The default store: a bounded LRU map in this process. Sessions do not survive a restart and
- * are not shared between instances; use a Redis store for several instances.
+ * The default store: a bounded LRU map in this process. Entries do not survive a restart and are
+ * not shared between instances; use a Redis store for several instances.
  *
  * @public
  */
@@ -42,35 +46,59 @@ export class MemoryWxSessionStore extends WxSessionStore {
     this.now = options.now ?? Date.now;
   }
 
-  /** How many sessions are held, expired ones not yet evicted included. */
+  /** How many entries are held, expired ones not yet evicted included. */
   get size(): number {
     return this.entries.size;
   }
 
-  get(token: string): Promise<WxStoredSession | undefined> {
-    const entry = this.entries.get(token);
-    if (entry === undefined) return Promise.resolve(undefined);
-    this.entries.delete(token);
-    if (entry.expiresAt <= this.now()) return Promise.resolve(undefined);
-    // Re-inserting moves the entry to the end of the Map's order: the most recently used.
-    this.entries.set(token, entry);
-    return Promise.resolve(entry.session);
+  get(token: string): Promise<WxSessionRecord | undefined> {
+    return Promise.resolve(this.read(SESSION + token) as WxSessionRecord | undefined);
   }
 
-  set(token: string, session: WxStoredSession, ttlSeconds: number): Promise<void> {
+  set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void> {
+    return this.write(SESSION + token, session, ttlSeconds);
+  }
+
+  delete(token: string): Promise<void> {
+    this.entries.delete(SESSION + token);
+    return Promise.resolve();
+  }
+
+  getUserKeys(userId: string): Promise<WxUserKeys | undefined> {
+    return Promise.resolve(this.read(USER + userId) as WxUserKeys | undefined);
+  }
+
+  setUserKeys(
+    userId: string,
+    keys: WxUserKeys,
+    expectedVersion: number | null,
+    ttlSeconds: number,
+  ): Promise<boolean> {
+    const current = this.read(USER + userId) as WxUserKeys | undefined;
+    if ((current?.version ?? null) !== expectedVersion) return Promise.resolve(false);
+    return this.write(USER + userId, keys, ttlSeconds).then(() => true);
+  }
+
+  private read(key: string): WxSessionRecord | WxUserKeys | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    if (entry.expiresAt <= this.now()) return undefined;
+    // Re-inserting moves the entry to the end of the Map's order: the most recently used.
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  private write(key: string, value: WxSessionRecord | WxUserKeys, ttlSeconds: number): Promise<void> {
     // A NaN or infinite expiry would compare false against every clock reading: never expire.
     if (!Number.isFinite(ttlSeconds)) {
       return Promise.reject(new RangeError('MemoryWxSessionStore: ttlSeconds must be a finite number'));
     }
-    this.entries.delete(token);
+    this.entries.delete(key);
     if (ttlSeconds <= 0) return Promise.resolve();
-    this.entries.set(token, { session, expiresAt: this.now() + ttlSeconds * 1000 });
+    // A frozen copy: a caller mutating its object afterwards cannot change what is stored.
+    this.entries.set(key, { value: Object.freeze({ ...value }), expiresAt: this.now() + ttlSeconds * 1000 });
     if (this.entries.size > this.maxEntries) this.evictOldest();
-    return Promise.resolve();
-  }
-
-  delete(token: string): Promise<void> {
-    this.entries.delete(token);
     return Promise.resolve();
   }
 

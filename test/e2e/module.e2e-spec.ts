@@ -94,6 +94,7 @@ describe.each(ADAPTERS)('WxOpenDataModule (%s)', (adapter) => {
       createWxOpenDataOptions(): WxOpenDataModuleOptions {
         return {
           appId: APP_ID,
+          appSecret: 'secret',
           sessionStore: store,
           getSessionToken: (req) => {
             const value = req.headers['x-session'];
@@ -108,7 +109,8 @@ describe.each(ADAPTERS)('WxOpenDataModule (%s)', (adapter) => {
     });
     expect(app.get(WxSessionStore)).toBe(store);
     expect((await roundTrip(app, (token) => ({ 'X-Session': token }))).status).toBe(200);
-    expect(store.size).toBe(1);
+    // One session record and the user's keys.
+    expect(store.size).toBe(2);
     expect((await roundTrip(app)).status).toBe(401);
   });
 
@@ -116,7 +118,10 @@ describe.each(ADAPTERS)('WxOpenDataModule (%s)', (adapter) => {
     @Module({ controllers: [MeController] })
     class FeatureModule {}
     app = await startTestApp(adapter, {
-      imports: [WxOpenDataModule.forRoot({ appId: APP_ID, isGlobal: true }), FeatureModule],
+      imports: [
+        WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: 'secret', isGlobal: true }),
+        FeatureModule,
+      ],
     });
     expect((await roundTrip(app)).status).toBe(200);
   });
@@ -139,7 +144,7 @@ describe.each(ADAPTERS)('WxOpenDataModule (%s)', (adapter) => {
       }
     }
     app = await startTestApp(adapter, {
-      imports: [WxOpenDataModule.forRoot({ appId: APP_ID })],
+      imports: [WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: 'secret' })],
       controllers: [QueryController],
     });
     const token = await app
@@ -159,15 +164,37 @@ describe('WxOpenDataModule options are validated at boot', () => {
 
   it.each<[string, WxOpenDataModuleOptions, RegExp]>([
     ['a missing appId', {}, /appId is required/],
+    ['a missing appSecret', { appId: APP_ID }, /appSecret must be a non-empty string/],
     ['a malformed appId', { appId: 'not-an-app' }, /appId must be a mini program AppID/],
     ['an empty appSecret', { appId: APP_ID, appSecret: '' }, /appSecret must be a non-empty string/],
-    ['a duplicated app', { apps: [{ appId: APP_ID }, { appId: APP_ID }] }, /configured twice/],
-    ['a bad apiBaseUrl', { appId: APP_ID, apiBaseUrl: 'ftp://x' }, /apiBaseUrl must be an http\(s\) URL/],
-    ['a zero TTL', { appId: APP_ID, sessionTtlSeconds: 0 }, /sessionTtlSeconds must be a positive integer/],
-    ['a negative watermark age', { appId: APP_ID, watermarkMaxAgeSeconds: -1 }, /watermarkMaxAgeSeconds/],
+    [
+      'a duplicated app',
+      {
+        apps: [
+          { appId: APP_ID, appSecret: 'a' },
+          { appId: APP_ID, appSecret: 'b' },
+        ],
+      },
+      /configured twice/,
+    ],
+    [
+      'a bad apiBaseUrl',
+      { appId: APP_ID, appSecret: 's', apiBaseUrl: 'ftp://x' },
+      /apiBaseUrl must be an http\(s\) URL/,
+    ],
+    [
+      'a zero TTL',
+      { appId: APP_ID, appSecret: 's', sessionTtlSeconds: 0 },
+      /sessionTtlSeconds must be a positive integer/,
+    ],
+    [
+      'a negative watermark age',
+      { appId: APP_ID, appSecret: 's', watermarkMaxAgeSeconds: -1 },
+      /watermarkMaxAgeSeconds/,
+    ],
     [
       'a store of the wrong kind',
-      { appId: APP_ID, sessionStore: {} as WxSessionStore },
+      { appId: APP_ID, appSecret: 's', sessionStore: {} as WxSessionStore },
       /sessionStore must extend/,
     ],
   ])('%s is a boot error with a clear message', async (_name, options, message) => {

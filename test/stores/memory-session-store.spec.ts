@@ -3,7 +3,8 @@ import {
   isSessionToken,
   MemoryWxSessionStore,
   WxSessionStore,
-  type WxStoredSession,
+  type WxSessionRecord,
+  type WxUserKeys,
 } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
 
@@ -18,11 +19,10 @@ class ManualClock {
   }
 }
 
-function session(openid: string, extra: Partial<WxStoredSession> = {}): WxStoredSession {
+function session(openid: string, extra: Partial<WxSessionRecord> = {}): WxSessionRecord {
   return {
     openid,
     appId: 'wx4f4bc4dec97d474b',
-    sessionKey: createSessionKey(),
     createdAt: START,
     ...extra,
   };
@@ -181,6 +181,64 @@ describe('MemoryWxSessionStore', () => {
       await store.set(dead, session('o-dead'), -1);
       await expect(store.get(live)).resolves.toBeDefined();
       await expect(store.get(dead)).resolves.toBeUndefined();
+    });
+  });
+
+  describe("users' keys (compare-and-set)", () => {
+    const keys = (version: number, extra: Partial<WxUserKeys> = {}): WxUserKeys => ({
+      sessionKey: createSessionKey(),
+      version,
+      ...extra,
+    });
+
+    it('writes the first keys only when no entry is expected', async () => {
+      const store = new MemoryWxSessionStore();
+      const first = keys(1);
+      await expect(store.setUserKeys('wx:o-a', first, 0, 60)).resolves.toBe(false);
+      await expect(store.getUserKeys('wx:o-a')).resolves.toBeUndefined();
+      await expect(store.setUserKeys('wx:o-a', first, null, 60)).resolves.toBe(true);
+      await expect(store.getUserKeys('wx:o-a')).resolves.toEqual(first);
+    });
+
+    it('replaces keys only when the stored version is the expected one', async () => {
+      const store = new MemoryWxSessionStore();
+      await store.setUserKeys('wx:o-b', keys(1), null, 60);
+      const second = keys(2);
+      await expect(store.setUserKeys('wx:o-b', keys(3), null, 60)).resolves.toBe(false);
+      await expect(store.setUserKeys('wx:o-b', keys(3), 2, 60)).resolves.toBe(false);
+      await expect(store.setUserKeys('wx:o-b', second, 1, 60)).resolves.toBe(true);
+      await expect(store.getUserKeys('wx:o-b')).resolves.toEqual(second);
+    });
+
+    it('keeps user keys apart from a session stored under the same string', async () => {
+      const store = new MemoryWxSessionStore();
+      const token = createSessionToken();
+      await store.set(token, session('o-same'), 60);
+      await expect(store.getUserKeys(token)).resolves.toBeUndefined();
+      await store.setUserKeys(token, keys(1), null, 60);
+      await expect(store.get(token)).resolves.toEqual(expect.objectContaining({ openid: 'o-same' }));
+      expect(store.size).toBe(2);
+    });
+
+    it('expires user keys on their TTL', async () => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      await store.setUserKeys('wx:o-ttl', keys(1), null, 10);
+      clock.advanceSeconds(10);
+      await expect(store.getUserKeys('wx:o-ttl')).resolves.toBeUndefined();
+      // Expired counts as absent for the compare-and-set too.
+      await expect(store.setUserKeys('wx:o-ttl', keys(2), null, 10)).resolves.toBe(true);
+    });
+
+    it('stores a copy: mutating the object afterwards changes nothing', async () => {
+      const store = new MemoryWxSessionStore();
+      const written = keys(1);
+      const original = written.sessionKey;
+      await store.setUserKeys('wx:o-copy', written, null, 60);
+      written.sessionKey = 'tampered';
+      await expect(store.getUserKeys('wx:o-copy')).resolves.toEqual(
+        expect.objectContaining({ sessionKey: original }),
+      );
     });
   });
 

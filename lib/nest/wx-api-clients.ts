@@ -1,0 +1,39 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { WxApiClient } from '../api/index.js';
+import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+
+/**
+ * One {@link WxApiClient} per configured mini program, each with its own access-token cache.
+ * With a single mini program, inject `WxApiClient` itself.
+ *
+ * @public
+ */
+@Injectable()
+export class WxApiClients {
+  private readonly clients = new Map<string, WxApiClient>();
+
+  constructor(@Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig) {
+    for (const app of config.apps.values()) {
+      this.clients.set(
+        app.appId,
+        new WxApiClient({
+          appId: app.appId,
+          appSecret: app.appSecret,
+          apiBaseUrl: config.apiBaseUrl,
+          timeoutMs: config.apiTimeoutMs,
+        }),
+      );
+    }
+  }
+
+  /**
+   * The client of `appId`, default the first configured mini program.
+   *
+   * @throws Error when `appId` is not configured
+   */
+  get(appId: string = this.config.defaultAppId): WxApiClient {
+    const client = this.clients.get(appId);
+    if (client === undefined) throw new Error(`mini program ${appId} is not configured`);
+    return client;
+  }
+}

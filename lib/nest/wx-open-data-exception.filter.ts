@@ -1,0 +1,32 @@
+import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { WxOpenDataError } from '../core/index.js';
+import { toWxHttpException } from './http-errors.js';
+import type { WxRequestState } from './request-state.js';
+
+/**
+ * Answers this library's errors thrown from your own handlers (a login route calling
+ * `WxSessionService.login`, a route calling `WxApiClient`) with the documented statuses, and logs
+ * the reason without secrets. Guarded routes need no filter: the guard and interceptor already
+ * answer with HTTP exceptions.
+ *
+ * ```ts
+ * @UseFilters(WxOpenDataExceptionFilter)
+ * @Controller('auth')
+ * export class AuthController {}
+ * ```
+ *
+ * @public
+ */
+@Catch(WxOpenDataError)
+export class WxOpenDataExceptionFilter
+  extends BaseExceptionFilter
+  implements ExceptionFilter<WxOpenDataError>
+{
+  private readonly logger = new Logger('WxOpenData');
+
+  override catch(error: WxOpenDataError, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<WxRequestState>();
+    super.catch(toWxHttpException(error, this.logger, request), host);
+  }
+}
