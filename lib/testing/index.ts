@@ -1,2 +1,3 @@
 export * from './open-data-fixtures.js';
 export * from './fake-wechat/index.js';
+export * from './mini-program-client.js';
