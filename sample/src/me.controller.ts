@@ -1,0 +1,54 @@
+import { BadRequestException, Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import {
+  toOpenDataPayload,
+  WxOpenData,
+  WxOpenDataExceptionFilter,
+  WxPhoneNumber,
+  WxPhoneNumbers,
+  WxSession,
+  WxUserInfo,
+  WxVerified,
+  WxWeRunData,
+  type WxSessionInfo,
+} from 'nestjs-wx-open-data';
+
+@Controller('me')
+@UseFilters(WxOpenDataExceptionFilter)
+export class MeController {
+  constructor(private readonly phoneNumbers: WxPhoneNumbers) {}
+
+  /** `{ rawData, signature, encryptedData, iv }` from `wx.getUserInfo` → the verified profile. */
+  @Post('profile')
+  @HttpCode(200)
+  @WxVerified(WxUserInfo)
+  profile(@WxOpenData() profile: WxUserInfo): WxUserInfo {
+    return profile;
+  }
+
+  /**
+   * The phone number, by either flow: `{ encryptedData, iv }` (the old one, decrypted with the
+   * session key) or `{ code }` (the current one, exchanged with WeChat).
+   */
+  @Post('phone')
+  @HttpCode(200)
+  @WxVerified()
+  async phone(
+    @Body() body: { code?: unknown },
+    @WxOpenData() decrypted: Record<string, unknown> | undefined,
+    @WxSession() session: WxSessionInfo,
+  ): Promise<WxPhoneNumber> {
+    if (decrypted !== undefined) return toOpenDataPayload(WxPhoneNumber, decrypted);
+    if (typeof body?.code !== 'string' || body.code === '') {
+      throw new BadRequestException('send { encryptedData, iv } or { code }');
+    }
+    return this.phoneNumbers.fromCode(body.code, session);
+  }
+
+  /** `{ encryptedData, iv }` from `wx.getWeRunData` → the step list. */
+  @Post('werun')
+  @HttpCode(200)
+  @WxVerified(WxWeRunData)
+  weRun(@WxOpenData() data: WxWeRunData): WxWeRunData {
+    return data;
+  }
+}
