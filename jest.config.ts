@@ -19,6 +19,8 @@ const config: Config = {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
   reporters: ['default', '<rootDir>/scripts/summary-reporter.js'],
+  globalSetup: '<rootDir>/scripts/jest-global-setup.js',
+  globalTeardown: '<rootDir>/scripts/jest-global-teardown.js',
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 30_000,
 };
