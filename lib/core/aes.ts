@@ -22,12 +22,24 @@ export function decryptAes128Cbc(ciphertext: Uint8Array, key: Uint8Array, iv: Ui
   if (ciphertext.length === 0 || ciphertext.length % AES_BLOCK_BYTES !== 0) {
     throw new WxDecryptionError();
   }
-  try {
-    const decipher = createDecipheriv('aes-128-cbc', key, iv);
-    const head = decipher.update(ciphertext);
-    const tail = decipher.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
-  } catch {
-    throw new WxDecryptionError();
+  // Without OpenSSL's padding, whole blocks in give whole blocks out in one `update`: no `final`,
+  // no concatenation of its held-back last block. The padding is then checked here.
+  const padded = createDecipheriv('aes-128-cbc', key, iv).setAutoPadding(false).update(ciphertext);
+  return stripPkcs7(padded);
+}
+
+/**
+ * Removes PKCS#7 padding. The check reads all 16 trailing bytes whatever the padding length, so
+ * its time does not depend on where the padding goes wrong.
+ */
+function stripPkcs7(padded: Buffer): Buffer {
+  const end = padded.length;
+  const count = padded[end - 1] as number;
+  let bad = (count === 0 ? 1 : 0) | (count > AES_BLOCK_BYTES ? 1 : 0);
+  for (let i = 1; i <= AES_BLOCK_BYTES; i++) {
+    const inPadding = i <= count ? 1 : 0;
+    bad |= inPadding & (padded[end - i] === count ? 0 : 1);
   }
+  if (bad !== 0) throw new WxDecryptionError();
+  return padded.subarray(0, end - count);
 }

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { WxPayloadValidationError } from '../core/index.js';
+import { validateCompiled } from './compiled-validation.js';
 
 /**
  * A class whose instances a decrypted payload can become: class-transformer calls it with no
@@ -12,7 +13,7 @@ export type WxPayloadType<T extends object = object> = new () => T;
 
 /**
  * Turns a decrypted payload into an instance of `type` (class-transformer) and validates it
- * (class-validator). Undeclared properties are dropped, not refused: WeChat adds fields to its
+ * (class-validator's rules, run through a per-class compiled plan; see compiled-validation.ts). Undeclared properties are dropped, not refused: WeChat adds fields to its
  * payloads over time and says so, and a new field must not lock users out.
  *
  * @throws {@link WxPayloadValidationError} naming the failing properties, never their values
@@ -20,6 +21,11 @@ export type WxPayloadType<T extends object = object> = new () => T;
  */
 export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plain: object): T {
   const instance = plainToInstance(type, plain);
+  const compiled = validateCompiled(instance);
+  if (compiled !== undefined) {
+    if (compiled.failed) throw new WxPayloadValidationError(compiled.paths);
+    return instance;
+  }
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
   if (errors.length > 0) throw new WxPayloadValidationError(failingPaths(errors));
   return instance;

@@ -1,0 +1,222 @@
+import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'class-validator';
+
+/** class-validator's metadata record; its class is not exported from the package root. */
+type ValidationMetadata = ReturnType<
+  ReturnType<typeof getMetadataStorage>['getTargetValidationMetadatas']
+>[number];
+
+/**
+ * class-validator's `validateSync(object, { whitelist: true, forbidUnknownValues: true })`, with
+ * the per-class work done once.
+ *
+ * On every call class-validator looks up the class's metadata again, and to find inherited rules it
+ * walks every class it knows (`prototype instanceof` against each): a cost that grows with the
+ * number of DTOs in the app and dominated the decrypt path. Here the lookup happens once per class
+ * and schema, and each call only runs the constraint validators, in class-validator's own order and
+ * with its own semantics: conditions (`@IsOptional`, `@ValidateIf`) first, `@IsDefined`, the
+ * constraints (with `each`), then nested objects and arrays, whitelist stripping, and an error for
+ * an object whose class has no rules. Async-only features (`@ValidatePromise`) are not compiled:
+ * {@link validateCompiled} answers `undefined` and the caller uses class-validator itself.
+ */
+
+/** The outcome: whether anything failed, and the paths that carry a failed constraint. */
+export interface CompiledValidationResult {
+  failed: boolean;
+  paths: string[];
+}
+
+interface ConstraintCheck {
+  metadata: ValidationMetadata;
+  validators: Array<{ validate(value: unknown, args: ValidationArguments): unknown }>;
+}
+
+interface PropertyPlan {
+  name: string;
+  defined: ConstraintCheck[];
+  custom: ConstraintCheck[];
+  nested: ValidationMetadata[];
+  conditional: ValidationMetadata[];
+}
+
+interface ClassPlan {
+  /** No rules at all: class-validator's "unknown value" (forbidUnknownValues). */
+  empty: boolean;
+  known: ReadonlySet<string>;
+  properties: PropertyPlan[];
+}
+
+/** Thrown inside a run when a class uses what is not compiled; caught by validateCompiled. */
+class NotCompiled extends Error {}
+
+const plansByClass = new WeakMap<object, Map<string | undefined, ClassPlan | null>>();
+
+/**
+ * Validates `instance` like `validateSync(instance, { whitelist: true, forbidUnknownValues: true })`
+ * (stripping undeclared properties in place), or returns `undefined` when a class it reaches uses
+ * a feature that is not compiled.
+ */
+export function validateCompiled(instance: object): CompiledValidationResult | undefined {
+  const paths: string[] = [];
+  try {
+    const failed = validateObject(instance, undefined, '', paths);
+    return { failed, paths };
+  } catch (error) {
+    if (error instanceof NotCompiled) return undefined;
+    throw error;
+  }
+}
+
+function planFor(target: object, schema: string | undefined): ClassPlan {
+  let bySchema = plansByClass.get(target);
+  if (bySchema === undefined) {
+    bySchema = new Map();
+    plansByClass.set(target, bySchema);
+  }
+  let plan = bySchema.get(schema);
+  if (plan === undefined) {
+    plan = compilePlan(target, schema);
+    bySchema.set(schema, plan);
+  }
+  if (plan === null) throw new NotCompiled();
+  return plan;
+}
+
+function compilePlan(target: object, schema: string | undefined): ClassPlan | null {
+  const storage = getMetadataStorage();
+  const metadatas = storage.getTargetValidationMetadatas(
+    target as () => void,
+    schema as string,
+    false,
+    false,
+    undefined,
+  );
+  if (metadatas.some((m) => m.type === ValidationTypes.PROMISE_VALIDATION)) return null;
+  const grouped = storage.groupByPropertyName(metadatas);
+  const checks = (list: ValidationMetadata[]): ConstraintCheck[] =>
+    list.map((metadata) => ({
+      metadata,
+      // validateSync skips async constraints; so do we.
+      validators: storage
+        .getTargetValidatorConstraints(metadata.constraintCls)
+        .filter((constraint) => !constraint.async)
+        .map((constraint) => constraint.instance),
+    }));
+  const properties = Object.entries(grouped).map(([name, list]): PropertyPlan => {
+    const rest = list.filter(
+      (m) => m.type !== ValidationTypes.IS_DEFINED && m.type !== ValidationTypes.WHITELIST,
+    );
+    return {
+      name,
+      defined: checks(list.filter((m) => m.type === ValidationTypes.IS_DEFINED)),
+      custom: checks(rest.filter((m) => m.type === ValidationTypes.CUSTOM_VALIDATION)),
+      nested: rest.filter((m) => m.type === ValidationTypes.NESTED_VALIDATION),
+      conditional: rest.filter((m) => m.type === ValidationTypes.CONDITIONAL_VALIDATION),
+    };
+  });
+  return {
+    empty: metadatas.length === 0,
+    known: new Set(properties.filter((p) => grouped[p.name]?.length).map((p) => p.name)),
+    properties,
+  };
+}
+
+/** class-validator's `execute`; returns whether anything failed. */
+function validateObject(
+  object: object,
+  schema: string | undefined,
+  prefix: string,
+  paths: string[],
+): boolean {
+  const plan = planFor(object.constructor, schema);
+  if (plan.empty) {
+    // The "unknown value" error has no property: it is reported at the enclosing path.
+    const path = prefix.replace(/\.$/, '');
+    if (path !== '') paths.push(path);
+    return true;
+  }
+  const record = object as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (!plan.known.has(key)) delete record[key];
+  let failed = false;
+  for (const property of plan.properties) {
+    const value = record[property.name];
+    failed = validateValue(object, value, property.name, property, prefix, paths) || failed;
+  }
+  return failed;
+}
+
+/** class-validator's `performValidations`. */
+function validateValue(
+  object: object,
+  value: unknown,
+  propertyName: string,
+  property: Omit<PropertyPlan, 'name'>,
+  prefix: string,
+  paths: string[],
+): boolean {
+  const path = prefix + propertyName;
+  let canValidate = true;
+  for (const condition of property.conditional) {
+    const test = condition.constraints[0] as (object: object, value: unknown) => boolean;
+    canValidate = test(object, value) && canValidate;
+  }
+  if (!canValidate) return false;
+  let failed = runChecks(object, value, property.defined);
+  failed = runChecks(object, value, property.custom) || failed;
+  const childPaths: string[] = [];
+  let childFailed = false;
+  if (value !== undefined) {
+    for (const metadata of property.nested) {
+      if (Array.isArray(value) || value instanceof Set || value instanceof Map) {
+        const items = value instanceof Set ? Array.from(value) : value;
+        // As in class-validator, each element goes through all the property's nested rules.
+        const element = { defined: [], custom: [], nested: property.nested, conditional: [] };
+        items.forEach((item: unknown, index: unknown) => {
+          childFailed =
+            validateValue(value, item, String(index), element, `${path}.`, childPaths) || childFailed;
+        });
+      } else if (value instanceof Object) {
+        const schema = typeof metadata.target === 'string' ? metadata.target : metadata.target.name;
+        childFailed = validateObject(value, schema, `${path}.`, childPaths) || childFailed;
+      } else {
+        failed = true;
+      }
+    }
+  }
+  if (failed) paths.push(path);
+  paths.push(...childPaths);
+  return failed || childFailed;
+}
+
+/** class-validator's `customValidations`: whether any constraint failed. */
+function runChecks(object: object, value: unknown, checks: ConstraintCheck[]): boolean {
+  let failed = false;
+  for (const { metadata, validators } of checks) {
+    if (metadata.validateIf && !metadata.validateIf(object, value)) continue;
+    const args: ValidationArguments = {
+      targetName: object.constructor ? object.constructor.name : '',
+      property: metadata.propertyName,
+      object,
+      value,
+      constraints: metadata.constraints,
+    };
+    for (const validator of validators) {
+      if (!metadata.each || !(Array.isArray(value) || value instanceof Set || value instanceof Map)) {
+        // A promise is only awaited by the async validate(); validateSync records no failure.
+        const result = validator.validate(value, args);
+        if (!isPromiseLike(result) && !result) failed = true;
+        continue;
+      }
+      const items =
+        value instanceof Map ? Array.from(value.values()) : Array.from(value as Iterable<unknown>);
+      const results = items.map((item) => validator.validate(item, args));
+      if (!results.some(isPromiseLike) && !results.every(Boolean)) failed = true;
+    }
+  }
+  return failed;
+}
+
+function isPromiseLike(value: unknown): boolean {
+  return (
+    value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
+  );
+}
