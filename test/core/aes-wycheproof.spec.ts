@@ -1,5 +1,6 @@
 import { decryptAes128Cbc, decryptOpenData, WxDecryptionError, WxSessionKeyError } from '../../lib/index.js';
 import { wycheproofCases } from '../support/wycheproof.js';
+import { captureError } from '../support/capture-error.js';
 
 const hex = (value: string): Buffer => Buffer.from(value, 'hex');
 const cases128 = wycheproofCases(128);
@@ -43,12 +44,3 @@ describe('AES-128-CBC against Wycheproof aes_cbc_pkcs5', () => {
     }
   });
 });
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}

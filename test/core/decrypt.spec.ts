@@ -11,6 +11,7 @@ import {
   type WxWatermarkErrorCode,
 } from '../../lib/index.js';
 import { createSessionKey, encryptOpenData } from '../../lib/testing/index.js';
+import { captureError } from '../support/capture-error.js';
 
 const APP_ID = 'wx4f4bc4dec97d474b';
 const NOW_SECONDS = 1_700_000_000;
@@ -72,15 +73,6 @@ function fixtureWhere(predicate: (encryptedData: string) => boolean): WxEncrypte
     if (predicate(candidate.encryptedData)) return candidate;
   }
   throw new Error('no fixture satisfied the predicate');
-}
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 /** Every string a message must never reveal: the key, iv, ciphertext and plaintext values. */

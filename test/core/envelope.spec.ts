@@ -4,15 +4,7 @@ import {
   WX_ENVELOPE_LIMITS,
   WxMalformedPayloadError,
 } from '../../lib/index.js';
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
+import { captureError } from '../support/capture-error.js';
 
 function expectMalformed(
   fn: () => unknown,

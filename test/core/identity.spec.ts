@@ -10,6 +10,7 @@ import {
   type WxWatermarkCheck,
   type WxWatermarkErrorCode,
 } from '../../lib/index.js';
+import { captureError } from '../support/capture-error.js';
 
 const OPENID = 'oGZUI0egBJY1zhBYw2KhdUfwVJJE';
 const UNIONID = 'ocMvos6NjeKLIBqg5Mr9QjxrP1FA';
@@ -18,15 +19,6 @@ const OTHER_UNIONID = 'ocMvos6NjeKLIBqg5Mr9QjxrP1FB';
 const APP_ID = 'wx4f4bc4dec97d474b';
 const NOW_SECONDS = 1_700_000_000;
 const NOW_MS = NOW_SECONDS * 1000;
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectIdentityMismatch(
   payload: Record<string, unknown>,

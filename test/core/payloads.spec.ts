@@ -15,6 +15,7 @@ import {
   type WxPayloadType,
 } from '../../lib/index.js';
 import { createSessionKey, encryptOpenData } from '../../lib/testing/index.js';
+import { captureError } from '../support/capture-error.js';
 
 const APP_ID = 'wx4f4bc4dec97d474b';
 const NOW_SECONDS = 1_700_000_000;
@@ -65,15 +66,6 @@ const WE_RUN = {
 };
 
 const SHARE_INFO = { openGId: 'GRrHy0Q8fZnlq3FzCoTNy9lwR4Xk', watermark: watermark() };
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Asserts a validation failure naming exactly `paths`, whose message echoes none of `values`. */
 function expectInvalid(
