@@ -14,6 +14,7 @@ const config: Config = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-wx-open-data$': '<rootDir>/lib/index.ts',
     '^nestjs-wx-open-data/testing$': '<rootDir>/lib/testing/index.ts',
+    '^nestjs-wx-open-data/swagger$': '<rootDir>/lib/swagger/index.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 const require = createRequire(import.meta.url);
 const expected = {
   '.': ['WxOpenDataModule', 'decryptOpenData', 'verifySignature', 'WxSessionStore'],
-  './testing': ['encryptOpenData'],
+  './testing': ['encryptOpenData', 'FakeWeChatServer', 'MiniProgramClient'],
+  './swagger': ['ApiWxOpenData'],
 };
 
 for (const [entry, names] of Object.entries(expected)) {

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import {
   WxOpenDataExceptionFilter,
@@ -10,6 +11,7 @@ import {
 
 export class LoginRequest {
   /** The code `wx.login` gave the mini program. */
+  @ApiProperty({ description: 'The code wx.login gave the mini program' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ValidationPipe, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { pathToFileURL } from 'node:url';
 import { AppModule } from './app.module.js';
 
@@ -18,6 +19,12 @@ export async function startSample(
   app.useBodyParser('json', { limit: '16kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
+  const openApi = new DocumentBuilder()
+    .setTitle('nestjs-wx-open-data sample')
+    .setDescription('Mini program login and verified, decrypted open data')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
   await app.listen(port, '127.0.0.1');
   return app;
 }

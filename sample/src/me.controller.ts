@@ -11,6 +11,7 @@ import {
   WxWeRunData,
   type WxSessionInfo,
 } from 'nestjs-wx-open-data';
+import { ApiWxOpenData, WX_OPEN_DATA_ENVELOPE_SCHEMA } from 'nestjs-wx-open-data/swagger';
 
 @Controller('me')
 @UseFilters(WxOpenDataExceptionFilter)
@@ -21,6 +22,7 @@ export class MeController {
   @Post('profile')
   @HttpCode(200)
   @WxVerified(WxUserInfo)
+  @ApiWxOpenData({ payload: WxUserInfo })
   profile(@WxOpenData() profile: WxUserInfo): WxUserInfo {
     return profile;
   }
@@ -32,6 +34,18 @@ export class MeController {
   @Post('phone')
   @HttpCode(200)
   @WxVerified()
+  @ApiWxOpenData({
+    payload: WxPhoneNumber,
+    body: {
+      oneOf: [
+        WX_OPEN_DATA_ENVELOPE_SCHEMA,
+        {
+          type: 'object',
+          properties: { code: { type: 'string', description: 'From the getPhoneNumber button' } },
+        },
+      ],
+    },
+  })
   async phone(
     @Body() body: { code?: unknown },
     @WxOpenData() decrypted: Record<string, unknown> | undefined,
@@ -48,6 +62,7 @@ export class MeController {
   @Post('werun')
   @HttpCode(200)
   @WxVerified(WxWeRunData)
+  @ApiWxOpenData({ payload: WxWeRunData })
   weRun(@WxOpenData() data: WxWeRunData): WxWeRunData {
     return data;
   }

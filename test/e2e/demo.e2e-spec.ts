@@ -30,3 +30,32 @@ describe('the sample app demo (npm run demo)', () => {
     expect(steps.map((s) => s.status)).toEqual([200, 200, 200, 200, 200, 200, 401, 204, 401]);
   });
 });
+
+describe('the sample app documents its API at /docs', () => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await startSample(0, []);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('serves an OpenAPI document with the encrypted envelopes and the typed results', async () => {
+    const res = await fetch(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/docs-json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      paths: Record<
+        string,
+        { post: { requestBody: unknown; responses: Record<string, unknown>; security?: unknown } }
+      >;
+    };
+    const profile = doc.paths['/me/profile']?.post;
+    expect(JSON.stringify(profile?.requestBody)).toContain('encryptedData');
+    expect(JSON.stringify(profile?.responses['200'])).toContain('nickName');
+    expect(JSON.stringify(profile?.responses['401'])).toContain('WX_OPEN_DATA_REJECTED');
+    expect(profile?.security).toEqual([{ bearer: [] }]);
+    expect(JSON.stringify(doc.paths['/me/phone']?.post.requestBody)).toContain('getPhoneNumber');
+    expect(JSON.stringify(doc.paths['/me/werun']?.post.responses['200'])).toContain('stepInfoList');
+    expect(doc.paths['/auth/login']).toBeDefined();
+  });
+});
