@@ -66,6 +66,17 @@ export function validateCompiled(instance: object): CompiledValidationResult | u
   }
 }
 
+/** The properties `type` declares a rule for (what whitelisting keeps). */
+export function declaredProperties(type: object): ReadonlySet<string> {
+  try {
+    return planFor(type, undefined).known;
+  } catch (error) {
+    if (!(error instanceof NotCompiled)) throw error;
+    const metadatas = getMetadataStorage().getTargetValidationMetadatas(type as () => void, '', false, false);
+    return new Set(metadatas.map((m) => m.propertyName));
+  }
+}
+
 function planFor(target: object, schema: string | undefined): ClassPlan {
   let bySchema = plansByClass.get(target);
   if (bySchema === undefined) {

@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { WxPayloadValidationError } from '../core/index.js';
-import { validateCompiled } from './compiled-validation.js';
+import { declaredProperties, validateCompiled } from './compiled-validation.js';
 
 /**
  * A class whose instances a decrypted payload can become: class-transformer calls it with no
@@ -12,14 +12,29 @@ import { validateCompiled } from './compiled-validation.js';
 export type WxPayloadType<T extends object = object> = new () => T;
 
 /**
+ * Keys WeChat puts first in its payloads, accepted first even when a DTO of your own leaves them
+ * out: `openId`/`unionId` are checked against the session separately.
+ */
+const LEADING_IDENTITY_KEYS = new Set(['openId', 'unionId']);
+
+/**
  * Turns a decrypted payload into an instance of `type` (class-transformer) and validates it
- * (class-validator's rules, run through a per-class compiled plan; see compiled-validation.ts). Undeclared properties are dropped, not refused: WeChat adds fields to its
- * payloads over time and says so, and a new field must not lock users out.
+ * (class-validator's rules, run through a per-class compiled plan; see compiled-validation.ts).
+ *
+ * Undeclared properties are dropped, not refused: WeChat adds fields to its payloads over time and
+ * says so, and a new field must not lock users out. Except in first place: AES-CBC lets whoever
+ * flips iv bits rewrite the first 16 bytes of plaintext, which hold the first key. Renaming
+ * `openId` to something undeclared would make the identity check skip it and the DTO drop it; so
+ * the first property must be one the DTO declares (or `openId`/`unionId`).
  *
  * @throws {@link WxPayloadValidationError} naming the failing properties, never their values
  * @public
  */
 export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plain: object): T {
+  const [first] = Object.keys(plain);
+  if (first !== undefined && !LEADING_IDENTITY_KEYS.has(first) && !declaredProperties(type).has(first)) {
+    throw new WxPayloadValidationError(['(first property: not declared)']);
+  }
   const instance = plainToInstance(type, plain);
   const compiled = validateCompiled(instance);
   if (compiled !== undefined) {

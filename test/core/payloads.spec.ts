@@ -522,3 +522,33 @@ describe('a user-declared DTO extending WxOpenDataPayload', () => {
     expect(record.scores.map((score) => score.points)).toEqual([1200, 40]);
   });
 });
+
+describe('the first property of a decrypted payload (the iv-forgeable block)', () => {
+  const payload = (first: string): Record<string, unknown> => ({
+    [first]: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE',
+    nickName: 'Band',
+    gender: 1,
+    avatarUrl: 'https://example.invalid/a.png',
+    watermark: { appid: 'wx0123456789abcdef', timestamp: 1_700_000_000 },
+  });
+
+  it('refuses a payload whose first key the DTO does not declare (a renamed openId)', () => {
+    const error = captureError(() => toOpenDataPayload(WxUserInfo, payload('oqenId')));
+    expect(error).toBeInstanceOf(WxPayloadValidationError);
+    expect((error as WxPayloadValidationError).message).not.toContain('oqenId');
+  });
+
+  it('accepts openId first even for a DTO of your own that leaves it out', () => {
+    class Nick extends WxOpenDataPayload {
+      @IsString()
+      nickName!: string;
+    }
+    expect(toOpenDataPayload(Nick, payload('openId'))).toMatchObject({ nickName: 'Band' });
+    expect(() => toOpenDataPayload(Nick, payload('avatar'))).toThrow(WxPayloadValidationError);
+  });
+
+  it('still drops undeclared keys that do not come first', () => {
+    const info = toOpenDataPayload(WxUserInfo, { ...payload('openId'), addedByWeChatLater: 1 });
+    expect(info).not.toHaveProperty('addedByWeChatLater');
+  });
+});
