@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 
-const SHA1_BYTES = 20;
+const SHA1_HEX = /^[0-9a-fA-F]{40}$/;
 
 /**
  * Checks a mini program's `signature` over `rawData`: `signature == sha1(rawData + session_key)`.
@@ -17,10 +17,10 @@ const SHA1_BYTES = 20;
  */
 export function verifySignature(rawData: string, signature: string, sessionKey: string): boolean {
   if (typeof rawData !== 'string' || typeof sessionKey !== 'string') return false;
-  if (typeof signature !== 'string' || signature.length !== 2 * SHA1_BYTES) return false;
-  // Node's hex decoder stops at the first character that is not hex: 20 bytes means all 40 were.
+  // A regular expression, not the decoded length: Node's hex decoder reads only the low byte of
+  // each character, so 40 full-width letters would decode to 20 bytes as well.
+  if (typeof signature !== 'string' || !SHA1_HEX.test(signature)) return false;
   const given = Buffer.from(signature, 'hex');
-  if (given.length !== SHA1_BYTES) return false;
   // One-shot `hash` skips the Hash object `createHash` builds, and its hex output decoded is
   // cheaper than its Buffer output: together a third of the cost for inputs this small.
   const expected = Buffer.from(hash('sha1', rawData + sessionKey, 'hex'), 'hex');

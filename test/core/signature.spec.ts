@@ -47,3 +47,14 @@ describe('verifySignature', () => {
     expect(call(RAW_DATA, SIGNATURE, null)).toBe(false);
   });
 });
+
+describe('verifySignature refuses non-canonical spellings of the digest', () => {
+  it('full-width hex letters, which Node would decode to the same bytes', () => {
+    const digest = signRawData(RAW_DATA, SESSION_KEY);
+    const fullWidth = [...digest]
+      .map((c) => (/[a-f]/.test(c) ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c))
+      .join('');
+    expect(Buffer.from(fullWidth, 'hex').equals(Buffer.from(digest, 'hex'))).toBe(/[a-f]/.test(digest));
+    expect(verifySignature(RAW_DATA, fullWidth, SESSION_KEY)).toBe(false);
+  });
+});
