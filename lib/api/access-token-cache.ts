@@ -1,3 +1,8 @@
+import { performance } from 'node:perf_hooks';
+import { pause } from './deadline.js';
+import { WxApiTimeoutError } from './errors.js';
+import type { WxAccessTokenStore, WxSharedAccessToken } from './access-token-store.js';
+
 /**
  * An access token as the stable-token endpoint hands it out.
  *
@@ -37,12 +42,26 @@ interface CachedAccessToken {
 }
 
 /**
+ * What {@link WxApiClient} asks of its access-token cache, in-process or shared by a fleet.
+ *
+ * @internal
+ */
+export interface AccessTokenSource {
+  /** A token to use now. */
+  get(): Promise<string>;
+  /** A token other than `rejected`, which WeChat refused (40001/40014/42001). */
+  replace(rejected: string): Promise<string>;
+  /** Drops this process's copy; the next {@link get} looks again. */
+  invalidate(): void;
+}
+
+/**
  * The app's access token: cached until shortly before expiry, fetched by one request however many
  * callers ask at once (single flight), refreshed after WeChat rejects it.
  *
  * @internal
  */
-export class AccessTokenCache {
+export class AccessTokenCache implements AccessTokenSource {
   private cached: CachedAccessToken | undefined;
   private inFlight: Promise<string> | undefined;
   /** Bumped by {@link invalidate}: a fetch that started before must not refill the cache. */
@@ -106,5 +125,160 @@ export class AccessTokenCache {
     };
     loading.then(settled, settled);
     return loading;
+  }
+}
+
+/**
+ * Settings of {@link SharedAccessTokenCache}.
+ *
+ * @internal
+ */
+export interface SharedAccessTokenSettings {
+  readonly appId: string;
+  readonly store: WxAccessTokenStore;
+  /** The stable-token request itself. */
+  readonly fetchToken: (forceRefresh: boolean) => Promise<WxFetchedAccessToken>;
+  /** Wall clock in milliseconds, for expiry. */
+  readonly now: () => number;
+  /** How long one instance may hold the refresh lock: longer than a fetch may take. */
+  readonly lockTtlMs: number;
+  /** How long a load waits for another instance's refresh before it gives up. */
+  readonly waitBudgetMs: number;
+  /** Pause between two looks at the store while another instance refreshes. Default 25 ms. */
+  readonly pollMs?: number;
+}
+
+const DEFAULT_POLL_MS = 25;
+
+/**
+ * The access token of a fleet: every instance uses the token published in a shared
+ * {@link WxAccessTokenStore}, and a new one is fetched by whichever instance takes the store's
+ * short refresh lock, once for the whole fleet; the others wait for it to appear.
+ *
+ * Within one process it behaves like {@link AccessTokenCache}: a local copy until its refresh
+ * time, and one store look-up however many callers ask at once. A rejected token is replaced
+ * by the fleet's newer one when there is one, and by a forced refresh only when the fleet still
+ * holds the rejected token and no forced refresh happened in the last 30 s (WeChat's spacing).
+ *
+ * @internal
+ */
+export class SharedAccessTokenCache implements AccessTokenSource {
+  private cached: CachedAccessToken | undefined;
+  private inFlight: Promise<string> | undefined;
+  /** Bumped by {@link invalidate}: a load that started before must not refill the local copy. */
+  private generation = 0;
+  /** Forced refreshes this process made, for when the store lost the token that recorded one. */
+  private lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
+  private readonly pollMs: number;
+
+  constructor(private readonly settings: SharedAccessTokenSettings) {
+    this.pollMs = settings.pollMs ?? DEFAULT_POLL_MS;
+  }
+
+  get(): Promise<string> {
+    const fresh = this.freshToken();
+    if (fresh !== undefined) return Promise.resolve(fresh);
+    return (this.inFlight ??= this.startLoad(undefined));
+  }
+
+  async replace(rejected: string): Promise<string> {
+    if (this.cached?.accessToken === rejected) this.cached = undefined;
+    if (this.inFlight !== undefined) {
+      const pending = await this.inFlight;
+      if (pending !== rejected) return pending;
+    }
+    const fresh = this.freshToken();
+    if (fresh !== undefined && fresh !== rejected) return fresh;
+    if (this.cached?.accessToken === rejected) this.cached = undefined;
+    return (this.inFlight ??= this.startLoad(rejected));
+  }
+
+  /** Drops this process's copy: the next {@link get} reads the fleet's token again. */
+  invalidate(): void {
+    this.cached = undefined;
+    this.generation += 1;
+  }
+
+  private freshToken(): string | undefined {
+    const cached = this.cached;
+    return cached !== undefined && this.settings.now() < cached.refreshAt ? cached.accessToken : undefined;
+  }
+
+  private startLoad(rejected: string | undefined): Promise<string> {
+    const loading = this.load(rejected, this.generation);
+    const settled = (): void => {
+      if (this.inFlight === loading) this.inFlight = undefined;
+    };
+    loading.then(settled, settled);
+    return loading;
+  }
+
+  private async load(rejected: string | undefined, generation: number): Promise<string> {
+    const { appId, store, lockTtlMs, waitBudgetMs } = this.settings;
+    const giveUpAt = performance.now() + waitBudgetMs;
+    // Ends: every round returns, throws, or pauses pollMs, and rounds stop at giveUpAt.
+    for (;;) {
+      const shared = this.usable(await store.readAccessToken(appId), rejected);
+      if (shared !== undefined) return this.adopt(shared, generation);
+      const lock = await store.lockAccessTokenRefresh(appId, lockTtlMs / 1000);
+      if (lock !== undefined) {
+        try {
+          return await this.refreshUnderLock(rejected, generation);
+        } finally {
+          await lock.release().catch(() => undefined);
+        }
+      }
+      // Another instance is refreshing: its token will appear in the store.
+      if (performance.now() + this.pollMs > giveUpAt) {
+        throw new WxApiTimeoutError('getAccessToken', waitBudgetMs);
+      }
+      await pause(this.pollMs);
+    }
+  }
+
+  private async refreshUnderLock(rejected: string | undefined, generation: number): Promise<string> {
+    const { appId, store, fetchToken, now } = this.settings;
+    // Another instance may have published between our read and our lock.
+    const current = await store.readAccessToken(appId);
+    const published = this.usable(current, rejected);
+    if (published !== undefined) return this.adopt(published, generation);
+    const requestedAt = now();
+    const fleetHoldsRejected =
+      rejected !== undefined && (current === undefined || current.accessToken === rejected);
+    const lastForcedAt = Math.max(current?.forcedAt ?? Number.NEGATIVE_INFINITY, this.lastForcedRefreshAt);
+    const force = fleetHoldsRejected && requestedAt - lastForcedAt >= FORCE_REFRESH_MIN_INTERVAL_MS;
+    if (force) this.lastForcedRefreshAt = requestedAt;
+    const { accessToken, expiresInSeconds } = await fetchToken(force);
+    const forcedAt = force ? requestedAt : current?.forcedAt;
+    const token: WxSharedAccessToken = {
+      accessToken,
+      expiresAt: requestedAt + expiresInSeconds * 1000,
+      refreshAt: accessTokenRefreshAt(requestedAt, expiresInSeconds),
+      ...(forcedAt === undefined ? {} : { forcedAt }),
+    };
+    try {
+      await store.writeAccessToken(appId, token);
+    } catch {
+      // The token is good even if the fleet could not be told: use it here; the others fetch the
+      // same one (an unforced stable-token request returns the current token).
+    }
+    return this.adopt(token, generation);
+  }
+
+  /** `token` when it may be used now: present, not the rejected one, and before its refresh time. */
+  private usable(
+    token: WxSharedAccessToken | undefined,
+    rejected: string | undefined,
+  ): WxSharedAccessToken | undefined {
+    return token !== undefined && token.accessToken !== rejected && this.settings.now() < token.refreshAt
+      ? token
+      : undefined;
+  }
+
+  private adopt(token: WxSharedAccessToken, generation: number): string {
+    if (generation === this.generation) {
+      this.cached = { accessToken: token.accessToken, refreshAt: token.refreshAt };
+    }
+    return token.accessToken;
   }
 }

@@ -1,3 +1,4 @@
+export type { WxAccessTokenLock, WxAccessTokenStore, WxSharedAccessToken } from './access-token-store.js';
 export * from './errors.js';
 export { describeWxErrcode } from './errcodes.js';
 export type { WxFetch } from './http-exchange.js';

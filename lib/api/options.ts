@@ -1,3 +1,4 @@
+import type { WxAccessTokenStore } from './access-token-store.js';
 import type { WxFetch } from './http-exchange.js';
 
 /**
@@ -25,6 +26,12 @@ export interface WxApiClientOptions {
   fetch?: WxFetch;
   /** Wall clock in milliseconds for access-token expiry. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where the instances of a fleet share the access token, so that all use one token and one of
+   * them refreshes it for all (`WxSessionStore` is one; the Nest module passes its session store).
+   * Default: none, the token is cached in this process only.
+   */
+  accessTokenStore?: WxAccessTokenStore;
 }
 
 /**
@@ -41,6 +48,7 @@ export interface ResolvedWxApiClientOptions {
   readonly retryDelayMs: number;
   readonly fetch: WxFetch;
   readonly now: () => number;
+  readonly accessTokenStore: WxAccessTokenStore | undefined;
 }
 
 /** WeChat's production API origin. @public */
@@ -65,7 +73,21 @@ export function resolveWxApiClientOptions(options: WxApiClientOptions): Resolved
     retryDelayMs: requireInteger('retryDelayMs', options.retryDelayMs ?? 100, 0, 60_000),
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     now: options.now ?? Date.now,
+    accessTokenStore: checkAccessTokenStore(options.accessTokenStore),
   };
+}
+
+function checkAccessTokenStore(store: unknown): WxAccessTokenStore | undefined {
+  if (store === undefined) return undefined;
+  const methods = ['readAccessToken', 'writeAccessToken', 'lockAccessTokenRefresh'] as const;
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    methods.some((name) => typeof (store as Record<string, unknown>)[name] !== 'function')
+  ) {
+    throw new TypeError(`WxApiClient: accessTokenStore must implement ${methods.join(', ')}`);
+  }
+  return store as WxAccessTokenStore;
 }
 
 function requireNonEmptyString(name: string, value: unknown): string {

@@ -1,5 +1,10 @@
 import { decodeStrictBase64 } from '../core/base64.js';
-import { AccessTokenCache, type WxFetchedAccessToken } from './access-token-cache.js';
+import {
+  AccessTokenCache,
+  SharedAccessTokenCache,
+  type AccessTokenSource,
+  type WxFetchedAccessToken,
+} from './access-token-cache.js';
 import { backoffDelayMs } from './backoff.js';
 import { Deadline, pause, settleWithin } from './deadline.js';
 import { isAccessTokenRejection, WX_ERRCODE_INVALID_SIGNATURE } from './errcodes.js';
@@ -53,14 +58,28 @@ export type WxRawPhoneInfo = Readonly<Record<string, unknown>>;
  */
 export class WxApiClient {
   private readonly options: ResolvedWxApiClientOptions;
-  private readonly accessTokens: AccessTokenCache;
+  private readonly accessTokens: AccessTokenSource;
 
   /**
    * @throws TypeError or RangeError when an option is missing or out of range
    */
   constructor(options: WxApiClientOptions) {
     this.options = resolveWxApiClientOptions(options);
-    this.accessTokens = new AccessTokenCache((force) => this.fetchAccessToken(force), this.options.now);
+    const fetchToken = (force: boolean): Promise<WxFetchedAccessToken> => this.fetchAccessToken(force);
+    const { accessTokenStore, appId, now, timeoutMs } = this.options;
+    this.accessTokens =
+      accessTokenStore === undefined
+        ? new AccessTokenCache(fetchToken, now)
+        : new SharedAccessTokenCache({
+            appId,
+            store: accessTokenStore,
+            fetchToken,
+            now,
+            // The holder's fetch has a budget of timeoutMs; the lock outlives it, and lapses by
+            // itself soon after if the holder dies.
+            lockTtlMs: timeoutMs + 1000,
+            waitBudgetMs: timeoutMs,
+          });
   }
 
   /** The AppID this client calls WeChat for. */
@@ -91,7 +110,7 @@ export class WxApiClient {
   /**
    * The app's access token from the stable-token endpoint: cached until 5 minutes (or 10% of its
    * lifetime, if shorter) before it expires; callers arriving while it is fetched share that one
-   * request.
+   * request. With an `accessTokenStore`, the token is the fleet's: one instance fetches it for all.
    *
    * @throws {@link WxApiError} e.g. 40125 (bad secret), 40164 (IP not whitelisted);
    * {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
@@ -100,7 +119,10 @@ export class WxApiClient {
     return settleWithin(this.newDeadline(), 'getAccessToken', () => this.accessTokens.get());
   }
 
-  /** Forgets the cached access token, so the next call fetches one. */
+  /**
+   * Forgets the cached access token, so the next call fetches one (with an `accessTokenStore`:
+   * reads the fleet's token again).
+   */
   invalidateAccessToken(): void {
     this.accessTokens.invalidate();
   }

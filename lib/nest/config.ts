@@ -1,4 +1,8 @@
-import { MemoryWxSessionStore } from '../stores/index.js';
+import {
+  MemoryWxSessionStore,
+  RedisWxSessionStore,
+  type RedisWxSessionStoreOptions,
+} from '../stores/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_WATERMARK_MAX_AGE_SECONDS } from '../core/index.js';
 import {
@@ -23,11 +27,18 @@ export interface WxOpenDataConfig {
   readonly apiBaseUrl: string;
   readonly apiTimeoutMs: number;
   readonly sessionStore: WxSessionStore;
+  /** Whether the module built `sessionStore` (from `redis`), and so closes it at shutdown. */
+  readonly ownsSessionStore: boolean;
   readonly sessionTtlSeconds: number;
   readonly keyRotationGraceSeconds: number;
   readonly checkSessionKeyOnFailure: boolean;
   readonly watermarkMaxAgeSeconds: number | false;
   readonly clockToleranceSeconds: number;
+  readonly replayProtection: boolean;
+  /** How long an accepted payload's fingerprint is kept: as long as it could pass the watermark check. */
+  readonly replayWindowSeconds: number;
+  /** Key-dependent failures that revoke a session; `false`: never. */
+  readonly maxKeyFailures: number | false;
   readonly getSessionToken: (request: WxHttpRequest) => string | undefined;
 }
 
@@ -78,24 +89,56 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   if (options.sessionStore !== undefined && !(options.sessionStore instanceof WxSessionStore)) {
     problems.push('sessionStore must extend WxSessionStore');
   }
+  if (options.sessionStore !== undefined && options.redis !== undefined) {
+    problems.push('give sessionStore or redis, not both');
+  }
+  if (options.redis !== undefined && (typeof options.redis !== 'object' || options.redis === null)) {
+    problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
+  }
+  const replayProtection = options.replayProtection ?? true;
+  if (typeof replayProtection !== 'boolean') problems.push('replayProtection must be a boolean');
+  const maxKeyFailures = options.maxKeyFailures ?? 5;
+  if (maxKeyFailures !== false && !isPositiveInteger(maxKeyFailures)) {
+    problems.push('maxKeyFailures must be a positive integer or false');
+  }
   if (options.getSessionToken !== undefined && typeof options.getSessionToken !== 'function') {
     problems.push('getSessionToken must be a function');
   }
   const [first] = apps.keys();
   if (problems.length > 0 || first === undefined) throw new WxOpenDataConfigError(problems);
+  // Built last, once everything else is valid: building it opens a connection.
+  const redisStore = options.redis === undefined ? undefined : buildRedisStore(options.redis);
   return Object.freeze({
     apps,
     defaultAppId: first,
     apiBaseUrl: apiBaseUrl.replace(/\/+$/, ''),
     apiTimeoutMs,
-    sessionStore: options.sessionStore ?? new MemoryWxSessionStore(),
+    sessionStore: redisStore ?? options.sessionStore ?? new MemoryWxSessionStore(),
+    ownsSessionStore: redisStore !== undefined,
     sessionTtlSeconds,
     keyRotationGraceSeconds,
     checkSessionKeyOnFailure,
     watermarkMaxAgeSeconds,
     clockToleranceSeconds,
+    replayProtection,
+    replayWindowSeconds:
+      watermarkMaxAgeSeconds === false
+        ? sessionTtlSeconds
+        : // A watermark passes while floor(now / 1000) - timestamp <= maxAge, and its timestamp may
+          // be up to the tolerance ahead of the clock at the first submission.
+          watermarkMaxAgeSeconds + clockToleranceSeconds + 1,
+    maxKeyFailures,
     getSessionToken: options.getSessionToken ?? readBearerToken,
   });
+}
+
+function buildRedisStore(options: RedisWxSessionStoreOptions): RedisWxSessionStore {
+  try {
+    return new RedisWxSessionStore(options);
+  } catch (error) {
+    // The store's option errors name the option, never its value (a URL may carry a password).
+    throw new WxOpenDataConfigError([`redis: ${(error as Error).message}`]);
+  }
 }
 
 function collectApps(

@@ -2,6 +2,7 @@ import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
 import { WxApiError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
+import { WxSessionStoreUnavailableError } from '../session/index.js';
 import type { WxRequestState } from './request-state.js';
 
 /**
@@ -29,6 +30,20 @@ export const WX_SESSION_REQUIRED_BODY = Object.freeze({
   message: 'WeChat session required',
 });
 
+/**
+ * The body of a request refused because the session store could not be asked (Redis down or
+ * stalled): nothing is known about the session, so the request is neither let through nor told
+ * to log in again. Sent with `Retry-After`.
+ *
+ * @public
+ */
+export const WX_SESSION_STORE_UNAVAILABLE_BODY = Object.freeze({
+  statusCode: 503,
+  error: 'Service Unavailable',
+  code: 'WX_SESSION_STORE_UNAVAILABLE',
+  message: 'Session store unavailable, retry shortly',
+});
+
 /** WeChat errcodes that mean "this login or phone code is no good": the client must get a new one. */
 const CODE_REJECTED_ERRCODES = new Set([40029, 40163]);
 const RATE_LIMITED_ERRCODE = 45011;
@@ -43,15 +58,24 @@ const HIGH_RISK_USER_ERRCODE = 40226;
  * - anything key-dependent: one fixed 401 `WX_OPEN_DATA_REJECTED`;
  * - WeChat refused a login or phone code (40029, 40163): 401 `WX_CODE_REJECTED`;
  * - WeChat's rate limit (45011): 429; a user WeChat blocks as high-risk (40226): 403;
- * - any other WeChat error, or WeChat unreachable or answering garbage: 502; too slow: 504.
+ * - any other WeChat error, or WeChat unreachable or answering garbage: 502; too slow: 504;
+ * - the session store unavailable: 503 `WX_SESSION_STORE_UNAVAILABLE`, with `Retry-After` set
+ *   on `response` when given (an outage is logged once a second at most, with a count).
  *
+ * @param response - the platform's response (Express or Fastify), for the `Retry-After` header
  * @public
  */
 export function toWxHttpException(
   error: WxOpenDataError,
   logger: Logger,
   request: WxRequestState,
+  response?: unknown,
 ): HttpException {
+  if (error instanceof WxSessionStoreUnavailableError) {
+    logStoreOutage(error, logger);
+    setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
+    return new HttpException({ ...WX_SESSION_STORE_UNAVAILABLE_BODY }, HttpStatus.SERVICE_UNAVAILABLE);
+  }
   const path = (request.url ?? '').split('?')[0];
   logger.warn(`${request.method ?? ''} ${path} rejected: ${error.code} (${error.message})`);
   if (error instanceof WxMalformedPayloadError) {
@@ -106,4 +130,30 @@ const STATUS_NAMES: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.TOO_MANY_REQUESTS]: 'Too Many Requests',
   [HttpStatus.BAD_GATEWAY]: 'Bad Gateway',
   [HttpStatus.GATEWAY_TIMEOUT]: 'Gateway Timeout',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
 };
+
+/** While the store is down every request fails: one log line a second, not one per request. */
+const OUTAGE_LOG_INTERVAL_MS = 1000;
+let outageLoggedAt = Number.NEGATIVE_INFINITY;
+let outageRefusedSinceLog = 0;
+
+function logStoreOutage(error: WxSessionStoreUnavailableError, logger: Logger): void {
+  outageRefusedSinceLog += 1;
+  const now = Date.now();
+  if (now - outageLoggedAt < OUTAGE_LOG_INTERVAL_MS) return;
+  logger.warn(`${outageRefusedSinceLog} request(s) refused with 503: ${error.code} (${error.message})`);
+  outageLoggedAt = now;
+  outageRefusedSinceLog = 0;
+}
+
+/** Sets a header on an Express response or a Fastify reply (both have `header`), or a Node one. */
+function setHeader(response: unknown, name: string, value: string): void {
+  if (typeof response !== 'object' || response === null) return;
+  const target = response as {
+    header?: (name: string, value: string) => unknown;
+    setHeader?: (name: string, value: string) => unknown;
+  };
+  if (typeof target.header === 'function') target.header(name, value);
+  else if (typeof target.setHeader === 'function') target.setHeader(name, value);
+}

@@ -5,7 +5,12 @@ export {
   type WxOpenDataConfig,
 } from './config.js';
 export * from './decorators.js';
-export { toWxHttpException, WX_OPEN_DATA_REJECTED_BODY, WX_SESSION_REQUIRED_BODY } from './http-errors.js';
+export {
+  toWxHttpException,
+  WX_OPEN_DATA_REJECTED_BODY,
+  WX_SESSION_REQUIRED_BODY,
+  WX_SESSION_STORE_UNAVAILABLE_BODY,
+} from './http-errors.js';
 export type {
   WxOpenDataModuleAsyncOptions,
   WxOpenDataModuleRootOptions,

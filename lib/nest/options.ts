@@ -1,4 +1,5 @@
 import type { WxSessionStore } from '../session/index.js';
+import type { RedisWxSessionStoreOptions } from '../stores/index.js';
 
 /**
  * One mini program the module serves.
@@ -38,8 +39,33 @@ export interface WxOpenDataModuleOptions {
   apiBaseUrl?: string;
   /** Time budget of each WeChat server call, retries included, in milliseconds. Default 5000. */
   apiTimeoutMs?: number;
-  /** Where sessions live. Default: a new {@link MemoryWxSessionStore}. */
+  /**
+   * Where sessions and the fleet's shared state live. Default: a new {@link MemoryWxSessionStore}
+   * (one instance only). A store you pass is yours: the module connects it at start-up but never
+   * closes it. Give `redis` instead to have the module build, connect and close the store.
+   */
   sessionStore?: WxSessionStore;
+  /**
+   * Builds a {@link RedisWxSessionStore} from these options (a `url`, node-redis options, or your
+   * Keyv or client), connects it at start-up (a Redis that is down then only delays start-up by
+   * the connect timeout: requests answer 503 until it is back) and closes it at shutdown. Not
+   * together with `sessionStore`.
+   */
+  redis?: RedisWxSessionStoreOptions;
+  /**
+   * Accept each encrypted payload once: a second submission of the same `encryptedData` within
+   * its freshness window (`watermarkMaxAgeSeconds` + `clockToleranceSeconds` + 1 s; with the age
+   * check off, the session TTL), on any instance sharing the store, gets the uniform 401. The
+   * replay cache keeps a SHA-256 of the ciphertext only. Default `true`.
+   */
+  replayProtection?: boolean;
+  /**
+   * Key-dependent failures (signature, decryption, watermark, identity, DTO of decrypted data)
+   * a session may have before it is revoked and its user must log in again: a padding-oracle
+   * search needs about 128 queries per byte. Counted across all instances sharing the store, for
+   * the session's lifetime, and not reset by a success. `false` disables. Default 5.
+   */
+  maxKeyFailures?: number | false;
   /** How long a session lives, in seconds. Default 86,400 (one day). */
   sessionTtlSeconds?: number;
   /**

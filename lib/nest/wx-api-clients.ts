@@ -3,8 +3,9 @@ import { WxApiClient } from '../api/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 
 /**
- * One {@link WxApiClient} per configured mini program, each with its own access-token cache.
- * With a single mini program, inject `WxApiClient` itself.
+ * One {@link WxApiClient} per configured mini program. Their access tokens live in the session
+ * store, shared by every instance that uses it. With a single mini program, inject `WxApiClient`
+ * itself.
  *
  * @public
  */
@@ -21,6 +22,8 @@ export class WxApiClients {
           appSecret: app.appSecret,
           apiBaseUrl: config.apiBaseUrl,
           timeoutMs: config.apiTimeoutMs,
+          // The fleet's token: every instance sharing the store uses one, refreshed once for all.
+          accessTokenStore: config.sessionStore,
         }),
       );
     }

@@ -14,15 +14,20 @@ import {
   readEncryptedEnvelope,
   WxDecryptionError,
   WxMalformedPayloadError,
-  WxOpenDataError,
   WxSessionNotFoundError,
   type WxEncryptedEnvelope,
 } from '../core/index.js';
 import { toOpenDataPayload, type WxPayloadType } from '../payloads/index.js';
 import type { WxActiveSession } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
-import { toWxHttpException } from './http-errors.js';
-import { WX_OPEN_DATA, WX_PAYLOAD_TYPE, WX_SESSION, type WxRequestState } from './request-state.js';
+import { rejectionFor } from './rejection.js';
+import {
+  WX_OPEN_DATA,
+  WX_PAYLOAD_TYPE,
+  WX_SESSION,
+  WX_SESSION_TOKEN,
+  type WxRequestState,
+} from './request-state.js';
 import { WxSessionService } from './wx-session.service.js';
 
 /**
@@ -32,7 +37,9 @@ import { WxSessionService } from './wx-session.service.js';
  *
  * Runs after {@link WxSignatureGuard}, which finds the session. A route with a DTO requires the
  * encrypted fields; a route without one decrypts them when present and hands over the plain
- * object.
+ * object. A payload that passed every check is then accepted once (`replayProtection`): a
+ * replay gets the same uniform 401 as a key-dependent failure. Key-dependent failures count
+ * towards the session's `maxKeyFailures`.
  *
  * @public
  */
@@ -46,23 +53,59 @@ export class WxDecryptInterceptor implements NestInterceptor {
     protected readonly sessions: WxSessionService,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  intercept(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
     const request = context.switchToHttp().getRequest<WxRequestState>();
     const session = request[WX_SESSION];
+    let payload: object | undefined;
     try {
       if (session === undefined) throw new WxSessionNotFoundError('WxSignatureGuard did not run');
       const type = this.reflector.getAllAndOverride<WxPayloadType | undefined>(WX_PAYLOAD_TYPE, [
         context.getHandler(),
         context.getClass(),
       ]);
-      const payload = this.openPayload(request, session, type);
-      if (payload !== undefined) request[WX_OPEN_DATA] = payload;
+      payload = this.openPayload(request, session, type);
     } catch (error) {
-      if (!(error instanceof WxOpenDataError)) throw error;
-      if (error.keyDependent && session !== undefined) this.sessions.reportKeyFailure(session);
-      throw toWxHttpException(error, this.logger, request);
+      return this.reject(error, context, request);
     }
+    if (payload === undefined) return next.handle();
+    // Without replay protection nothing is left to wait for: no promise on the hot path.
+    if (!this.config.replayProtection) {
+      request[WX_OPEN_DATA] = payload;
+      return next.handle();
+    }
+    return this.acceptOnce(context, next, request, payload);
+  }
+
+  /** Marks the payload as accepted, last, once everything else passed; then hands it over. */
+  private async acceptOnce(
+    context: ExecutionContext,
+    next: CallHandler,
+    request: WxRequestState,
+    payload: object,
+  ): Promise<Observable<unknown>> {
+    try {
+      const envelope = readEncryptedEnvelope(request.body);
+      if (envelope !== undefined) await this.sessions.acceptPayload(envelope);
+    } catch (error) {
+      return this.reject(error, context, request);
+    }
+    request[WX_OPEN_DATA] = payload;
     return next.handle();
+  }
+
+  /** Throws the HTTP answer for `error`, once a key-dependent failure has been counted. */
+  private async reject(error: unknown, context: ExecutionContext, request: WxRequestState): Promise<never> {
+    throw await rejectionFor(error, {
+      sessions: this.sessions,
+      logger: this.logger,
+      request,
+      response: context.switchToHttp().getResponse<unknown>(),
+      session: request[WX_SESSION],
+      token: request[WX_SESSION_TOKEN],
+    });
   }
 
   /** Decrypts, checks and converts the body's payload; `undefined` when there is none. */

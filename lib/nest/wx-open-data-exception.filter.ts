@@ -7,7 +7,8 @@ import type { WxRequestState } from './request-state.js';
 /**
  * Answers this library's errors thrown from your own handlers (a login route calling
  * `WxSessionService.login`, a route calling `WxApiClient`) with the documented statuses, and logs
- * the reason without secrets. Guarded routes need no filter: the guard and interceptor already
+ * the reason without secrets: a login while the session store is down answers 503 with
+ * `Retry-After`. Guarded routes need no filter: the guard and interceptor already
  * answer with HTTP exceptions.
  *
  * ```ts
@@ -26,7 +27,8 @@ export class WxOpenDataExceptionFilter
   private readonly logger = new Logger('WxOpenData');
 
   override catch(error: WxOpenDataError, host: ArgumentsHost): void {
-    const request = host.switchToHttp().getRequest<WxRequestState>();
-    super.catch(toWxHttpException(error, this.logger, request), host);
+    const http = host.switchToHttp();
+    const request = http.getRequest<WxRequestState>();
+    super.catch(toWxHttpException(error, this.logger, request, http.getResponse<unknown>()), host);
   }
 }

@@ -3,6 +3,7 @@ import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
+import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
 import { WxApiClients } from './wx-api-clients.js';
 import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
 import { WxPhoneNumbers } from './wx-phone-numbers.service.js';
@@ -19,7 +20,8 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
  * Provides {@link WxSessionService} (login, sessions), {@link WxSessionStore},
  * {@link WxApiClient} (the first mini program's) and {@link WxApiClients} (all of them),
  * {@link WxSignatureGuard} and {@link WxDecryptInterceptor}; `@WxVerified()` puts the guard and
- * interceptor on a route.
+ * interceptor on a route. The session store is connected at start-up; one the module built from
+ * the `redis` option is closed at shutdown.
  *
  * @public
  */
@@ -41,6 +43,7 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
     WxPhoneNumbers,
     WxSignatureGuard,
     WxDecryptInterceptor,
+    WxSessionStoreLifecycle,
   ],
   exports: [
     WX_OPEN_DATA_CONFIG,

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { WxSessionNotFoundError } from '../core/index.js';
+import { WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.js';
 import {
   createSessionToken,
   isSessionToken,
+  openDataFingerprint,
+  WxReplayedPayloadError,
   WxSessionStore,
   wxUserId,
   type WxActiveSession,
@@ -47,7 +49,8 @@ const MAX_KEY_WRITE_ATTEMPTS = 16;
  * WeChat holds one valid session key per user, and a new `wx.login` rotates it. So keys are kept
  * per user, not per token: a login replaces the user's key for all their sessions, and the key it
  * replaced keeps decrypting for `keyRotationGraceSeconds`, for data fetched just before the new
- * `wx.login`. Keys carry a version taken when code2Session answered; a key is only ever replaced
+ * `wx.login`. Keys carry a version taken from the store's clock when code2Session answered (with
+ * Redis, Redis's own clock, so instances with skewed clocks agree); a key is only ever replaced
  * by a newer one, so racing logins of one user cannot leave the older key in the store.
  *
  * @public
@@ -85,7 +88,8 @@ export class WxSessionService {
   async create(session: WxNewSession): Promise<string> {
     const appId = session.appId ?? this.config.defaultAppId;
     if (!this.config.apps.has(appId)) throw new Error(`mini program ${appId} is not configured`);
-    await this.installKey(appId, session.openid, session.sessionKey, this.nextVersion());
+    const version = await this.nextVersion(wxUserId(appId, session.openid));
+    await this.installKey(appId, session.openid, session.sessionKey, version);
     const record: WxSessionRecord = { openid: session.openid, appId, createdAt: Date.now() };
     if (session.unionid !== undefined) record.unionid = session.unionid;
     const token = createSessionToken();
@@ -97,16 +101,18 @@ export class WxSessionService {
    * The live session for `token`, with the keys that may decrypt its data.
    *
    * @throws {@link WxSessionNotFoundError} when the token is malformed, unknown or expired, the
-   *   user's key is gone, or the session's mini program is no longer configured
+   *   user's key is gone, or the session's mini program is no longer configured;
+   *   {@link WxSessionStoreUnavailableError} when the store cannot be asked
    */
   async require(token: string | undefined): Promise<WxActiveSession> {
     if (!isSessionToken(token)) throw new WxSessionNotFoundError('no session token');
-    const record = await this.store.get(token);
-    if (record === undefined) throw new WxSessionNotFoundError();
+    // One read for both: with Redis, one round trip per guarded request.
+    const found = await this.store.getSessionWithKeys(token);
+    if (found === undefined) throw new WxSessionNotFoundError();
+    const { session: record, keys } = found;
     if (!this.config.apps.has(record.appId)) {
       throw new WxSessionNotFoundError('session belongs to a mini program no longer configured');
     }
-    const keys = await this.store.getUserKeys(wxUserId(record.appId, record.openid));
     if (keys === undefined) throw new WxSessionNotFoundError('no session key for this user');
     const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
     if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
@@ -122,11 +128,47 @@ export class WxSessionService {
 
   /**
    * Records a key-dependent failure of `session`'s data (signature, decryption, watermark,
-   * identity). With `checkSessionKeyOnFailure`, asks WeChat in the background whether the key is
-   * still valid and logs the verdict. Never throws and never delays the answer.
+   * identity, DTO): counted in the store across every instance, and at `maxKeyFailures` the
+   * session is revoked in the same atomic step. With `checkSessionKeyOnFailure`, also asks
+   * WeChat in the background whether the key is still valid and logs the verdict.
+   *
+   * Awaited before the 401 goes out, so the request after the one that reached the limit cannot
+   * pass the guard.
+   *
+   * @param token - the session's token, as the guard resolved it
+   * @throws {@link WxSessionStoreUnavailableError} when the failure cannot be counted
    */
-  reportKeyFailure(session: WxActiveSession): void {
+  async reportKeyFailure(session: WxActiveSession, token: string): Promise<void> {
     if (this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(session);
+    if (this.config.maxKeyFailures === false || !isSessionToken(token)) return;
+    const { failures, revoked } = await this.store.recordKeyFailure(
+      token,
+      this.config.maxKeyFailures,
+      this.config.sessionTtlSeconds,
+    );
+    // Failures racing past the limit report it too; one line for the revocation is enough.
+    if (revoked && failures === this.config.maxKeyFailures) {
+      this.logger.warn(
+        `a session of mini program ${session.appId} was revoked after ${failures} key-dependent failures: its user must log in again`,
+      );
+    }
+  }
+
+  /**
+   * Accepts an encrypted payload that decrypted and validated, once: with `replayProtection`,
+   * marks its fingerprint (a SHA-256 of the ciphertext) in the store for as long as its
+   * watermark could pass, atomically across every instance.
+   *
+   * @throws {@link WxReplayedPayloadError} when the payload was accepted before;
+   *   {@link WxSessionStoreUnavailableError} when the store cannot be asked
+   */
+  async acceptPayload(envelope: WxEncryptedEnvelope): Promise<void> {
+    if (!this.config.replayProtection) return;
+    const first = await this.store.claimPayload(
+      openDataFingerprint(envelope),
+      this.config.replayWindowSeconds,
+    );
+    if (!first) throw new WxReplayedPayloadError();
   }
 
   /** Tells a stale key (the user logged in again elsewhere) from a forged or corrupted payload. */
@@ -143,9 +185,14 @@ export class WxSessionService {
     }
   }
 
-  /** Versions increase strictly within this process and follow the clock across processes. */
-  private nextVersion(): number {
-    this.lastVersion = Math.max(Date.now() * 1000, this.lastVersion + 1);
+  /**
+   * Versions increase strictly within this process and follow the store's clock across
+   * processes: one clock for the fleet, so an instance whose clock runs behind cannot write a
+   * later login's key with an older version (and have it ignored).
+   */
+  private async nextVersion(userId: string): Promise<number> {
+    const clock = await this.store.clockMicros(userId);
+    this.lastVersion = Math.max(clock, this.lastVersion + 1);
     return this.lastVersion;
   }
 

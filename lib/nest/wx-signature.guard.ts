@@ -1,9 +1,9 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
-import { readSignedRawData, verifySignature, WxOpenDataError, WxSignatureError } from '../core/index.js';
+import { readSignedRawData, verifySignature, WxSignatureError } from '../core/index.js';
 import type { WxActiveSession } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
-import { toWxHttpException } from './http-errors.js';
+import { rejectionFor } from './rejection.js';
 import { attachSession, type WxRequestState } from './request-state.js';
 import { WxSessionService } from './wx-session.service.js';
 
@@ -11,7 +11,8 @@ import { WxSessionService } from './wx-session.service.js';
  * Lets a request through only with a live session, and, when the body carries `rawData` and
  * `signature`, only when `signature == sha1(rawData + session_key)` (constant-time, on the
  * exact string received). Leaves the session on the request for the interceptor and
- * `@WxSession()`.
+ * `@WxSession()`. A signature failure counts towards the session's `maxKeyFailures`; a session
+ * store that cannot answer makes it refuse with 503 and `Retry-After`.
  *
  * Extend it and override the `protected` hooks to read the request or the token differently.
  *
@@ -29,16 +30,23 @@ export class WxSignatureGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = this.getRequest(context);
     let session: WxActiveSession | undefined;
+    let token: string | undefined;
     try {
-      const token = this.getSessionToken(request);
+      token = this.getSessionToken(request);
       session = await this.sessions.require(token);
       this.verifyRawData(request, session);
       attachSession(request, session, token as string);
       return true;
     } catch (error) {
-      if (!(error instanceof WxOpenDataError)) throw error;
-      if (error.keyDependent && session !== undefined) this.sessions.reportKeyFailure(session);
-      throw toWxHttpException(error, this.logger, request);
+      // A store that cannot answer is a 503, never "no session" and never a pass.
+      throw await rejectionFor(error, {
+        sessions: this.sessions,
+        logger: this.logger,
+        request,
+        response: context.switchToHttp().getResponse<unknown>(),
+        session,
+        token,
+      });
     }
   }
 

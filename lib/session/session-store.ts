@@ -1,23 +1,66 @@
-import type { WxSessionRecord, WxUserKeys } from './session.js';
+import type {
+  WxAccessTokenLock,
+  WxAccessTokenStore,
+  WxSharedAccessToken,
+} from '../api/access-token-store.js';
+import { wxUserId, type WxSessionRecord, type WxUserKeys } from './session.js';
 
 /**
- * Where sessions and users' session keys live. Both the type to implement and the Nest
- * injection token: a constructor parameter typed `WxSessionStore` is enough to receive it.
- *
- * Two kinds of entry: session records by their opaque token, and each user's keys by
- * {@link wxUserId}. TTLs are in **seconds** throughout; a TTL of zero or below removes the entry.
- * Implementations must not return an entry past its TTL, and must treat user keys as secrets.
+ * A session record with its user's keys, as one read returns them.
  *
  * @public
  */
-export abstract class WxSessionStore {
+export interface WxSessionWithKeys {
+  readonly session: WxSessionRecord;
+  /** `undefined` when the user's keys are gone (expired, or never written). */
+  readonly keys: WxUserKeys | undefined;
+}
+
+/**
+ * The count after a key-dependent failure was recorded.
+ *
+ * @public
+ */
+export interface WxKeyFailureCount {
+  /** Key-dependent failures of this session so far, this one included. */
+  readonly failures: number;
+  /** Whether this failure reached the limit and the session was deleted. */
+  readonly revoked: boolean;
+}
+
+/**
+ * Where sessions, users' session keys and the state a fleet of instances shares live. Both the
+ * type to implement and the Nest injection token: a constructor parameter typed `WxSessionStore`
+ * is enough to receive it.
+ *
+ * Kinds of entry:
+ * - session records by their opaque token, and each user's keys by {@link wxUserId};
+ * - fleet state: each mini program's access token and its refresh lock, the replay cache of
+ *   accepted encrypted payloads, and a key-failure counter per session.
+ *
+ * TTLs are in **seconds** throughout (fractions allowed where noted); a TTL of zero or below
+ * removes the entry, and a TTL that is not a finite number is refused with a `RangeError`.
+ * Implementations must not return an entry past its TTL, must make the compare-and-set and
+ * counting operations atomic across every instance that shares the store, and must treat
+ * session keys, tokens and access tokens as secrets (values only: never in a key name a
+ * monitoring tool would show, a log line or an error message).
+ *
+ * A store that cannot answer must throw (a {@link WxSessionStoreUnavailableError} for the HTTP
+ * 503), never answer "absent": an absent session is a 401 that sends the user back to log in.
+ *
+ * @public
+ */
+export abstract class WxSessionStore implements WxAccessTokenStore {
   /** The live session record for `token`, or `undefined` when absent or expired. */
   abstract get(token: string): Promise<WxSessionRecord | undefined>;
 
   /** Stores (or replaces) the session record for `token`, expiring after `ttlSeconds`. */
   abstract set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void>;
 
-  /** Removes the session record for `token`; removing an absent one is not an error. */
+  /**
+   * Removes the session record for `token` and its key-failure count; removing an absent one is
+   * not an error.
+   */
   abstract delete(token: string): Promise<void>;
 
   /** The keys of the user `userId`, or `undefined`. */
@@ -35,4 +78,75 @@ export abstract class WxSessionStore {
     expectedVersion: number | null,
     ttlSeconds: number,
   ): Promise<boolean>;
+
+  /**
+   * The live session for `token` with its user's keys: what every guarded request needs. The
+   * default reads one, then the other; a store that can answer both in one round trip should.
+   */
+  async getSessionWithKeys(token: string): Promise<WxSessionWithKeys | undefined> {
+    const session = await this.get(token);
+    if (session === undefined) return undefined;
+    return { session, keys: await this.getUserKeys(wxUserId(session.appId, session.openid)) };
+  }
+
+  /**
+   * Marks an accepted encrypted payload by its `fingerprint` for `ttlSeconds`, atomically: of any
+   * number of concurrent claims of one fingerprint, on any instance, exactly one gets `true`
+   * until the mark expires. The fingerprint is a hash of the ciphertext, never the plaintext.
+   *
+   * @returns `true` for the first claim, `false` for a replay
+   */
+  abstract claimPayload(fingerprint: string, ttlSeconds: number): Promise<boolean>;
+
+  /**
+   * Counts a key-dependent failure (signature, decryption, watermark, identity, DTO) of the
+   * session `token`, atomically; the count lives `ttlSeconds` from the first failure. When the
+   * count reaches `maxFailures` the session record is deleted in the same step, so no request
+   * of that session can pass after the failure that reached the limit.
+   */
+  abstract recordKeyFailure(
+    token: string,
+    maxFailures: number,
+    ttlSeconds: number,
+  ): Promise<WxKeyFailureCount>;
+
+  /** The fleet's access token of mini program `appId`, or `undefined`. See {@link WxAccessTokenStore}. */
+  abstract readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined>;
+
+  /** Publishes the fleet's access token of `appId`; it expires from the store at `token.expiresAt`. */
+  abstract writeAccessToken(appId: string, token: WxSharedAccessToken): Promise<void>;
+
+  /**
+   * Takes the fleet-wide access-token refresh lock of `appId` for `ttlSeconds` (fractions
+   * allowed), or `undefined` when it is held. Only the holder's `release()` frees it early.
+   */
+  abstract lockAccessTokenRefresh(appId: string, ttlSeconds: number): Promise<WxAccessTokenLock | undefined>;
+
+  /**
+   * The store's clock in microseconds since the epoch, read where `userId`'s keys live. Versions
+   * of users' keys are taken from it when a login's code2Session answers, so that logins on
+   * instances whose clocks disagree are still ordered by one clock: a login that comes after
+   * another always replaces its key. Default: this process's clock.
+   */
+  clockMicros(userId: string): Promise<number> {
+    void userId;
+    return Promise.resolve(Date.now() * 1000);
+  }
+
+  /**
+   * Opens the store's connection, if it has one, and resolves once it can answer; rejects when it
+   * cannot within the store's own connect timeout (the store keeps trying in the background).
+   * Default: nothing to open.
+   */
+  connect(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Releases what the store opened itself (connections, timers); a connection or client handed to
+   * it stays open. Afterwards every operation fails. Default: nothing to release.
+   */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

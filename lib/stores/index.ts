@@ -1,1 +1,2 @@
 export * from './memory-session-store.js';
+export * from './redis/index.js';

@@ -1,5 +1,7 @@
-import type { WxSessionRecord, WxUserKeys } from '../session/index.js';
-import { WxSessionStore } from '../session/index.js';
+import { randomBytes } from 'node:crypto';
+import type { WxAccessTokenLock, WxSharedAccessToken } from '../api/access-token-store.js';
+import type { WxKeyFailureCount, WxSessionRecord, WxSessionWithKeys, WxUserKeys } from '../session/index.js';
+import { WxSessionStore, wxUserId } from '../session/index.js';
 
 /**
  * Options of {@link MemoryWxSessionStore}.
@@ -8,45 +10,80 @@ import { WxSessionStore } from '../session/index.js';
  */
 export interface MemoryWxSessionStoreOptions {
   /**
-   * Most entries (sessions and users' keys together) kept at once; past it the least recently
-   * used one is evicted, so memory cannot grow without bound. Default 100,000.
+   * Most entries (sessions, users' keys and key-failure counts together) kept at once; past it
+   * the least recently used one is evicted, so memory cannot grow without bound. Default 100,000.
    */
   maxEntries?: number;
+  /**
+   * Most replay-cache marks kept at once, apart from `maxEntries` so that a burst of open data
+   * cannot evict sessions. Past it the oldest mark (the one closest to leaving its freshness
+   * window) is dropped early. Default 100,000.
+   */
+  maxReplayMarks?: number;
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass their own. */
   now?: () => number;
 }
 
+type MemoryValue = WxSessionRecord | WxUserKeys | FailureCount;
+
+interface FailureCount {
+  readonly failures: number;
+}
+
 interface MemoryEntry {
-  value: WxSessionRecord | WxUserKeys;
+  value: MemoryValue;
   expiresAt: number;
 }
 
-// Prefixes keep tokens and user ids apart in the one LRU map.
+interface ReplayMark {
+  readonly fingerprint: string;
+  readonly expiresAt: number;
+}
+
+interface HeldLock {
+  readonly owner: string;
+  readonly expiresAt: number;
+}
+
+// Prefixes keep tokens, user ids and counts apart in the one LRU map.
 const SESSION = 's:';
 const USER = 'u:';
+const FAILURES = 'f:';
 
 /**
  * The default store: a bounded LRU map in this process. Entries do not survive a restart and are
- * not shared between instances; use a Redis store for several instances.
+ * not shared between instances; use {@link RedisWxSessionStore} for several instances.
+ *
+ * Everything the contract asks to be atomic is, trivially: each operation runs to completion
+ * without yielding to the event loop.
  *
  * @public
  */
 export class MemoryWxSessionStore extends WxSessionStore {
   private readonly entries = new Map<string, MemoryEntry>();
+  /** Fingerprint → expiry of its mark. */
+  private readonly replayMarks = new Map<string, number>();
+  /**
+   * The marks in the order they were made, for expiry and eviction from the oldest. A queue of
+   * its own, not the Map's order: V8 leaves a hole per deleted Map entry until it rehashes, and
+   * walking from the front of a Map used as a queue skips them all, on every call.
+   */
+  private readonly replayQueue: ReplayMark[] = [];
+  private replayHead = 0;
+  private readonly accessTokens = new Map<string, WxSharedAccessToken>();
+  private readonly locks = new Map<string, HeldLock>();
   private readonly maxEntries: number;
+  private readonly maxReplayMarks: number;
   private readonly now: () => number;
 
   constructor(options: MemoryWxSessionStoreOptions = {}) {
     super();
-    const maxEntries = options.maxEntries ?? 100_000;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError('MemoryWxSessionStore: maxEntries must be a positive integer');
-    }
-    this.maxEntries = maxEntries;
+    this.maxEntries = positiveInteger('maxEntries', options.maxEntries ?? 100_000);
+    this.maxReplayMarks = positiveInteger('maxReplayMarks', options.maxReplayMarks ?? 100_000);
     this.now = options.now ?? Date.now;
   }
 
-  /** How many entries are held, expired ones not yet evicted included. */
+  /** How many entries are held, expired ones not yet evicted included (replay marks apart). */
   get size(): number {
     return this.entries.size;
   }
@@ -61,7 +98,16 @@ export class MemoryWxSessionStore extends WxSessionStore {
 
   delete(token: string): Promise<void> {
     this.entries.delete(SESSION + token);
+    this.entries.delete(FAILURES + token);
     return Promise.resolve();
+  }
+
+  /** Both reads in one step: every guarded request makes this call. */
+  override getSessionWithKeys(token: string): Promise<WxSessionWithKeys | undefined> {
+    const session = this.read(SESSION + token) as WxSessionRecord | undefined;
+    if (session === undefined) return Promise.resolve(undefined);
+    const keys = this.read(USER + wxUserId(session.appId, session.openid)) as WxUserKeys | undefined;
+    return Promise.resolve({ session, keys });
   }
 
   getUserKeys(userId: string): Promise<WxUserKeys | undefined> {
@@ -74,12 +120,86 @@ export class MemoryWxSessionStore extends WxSessionStore {
     expectedVersion: number | null,
     ttlSeconds: number,
   ): Promise<boolean> {
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
     const current = this.read(USER + userId) as WxUserKeys | undefined;
     if ((current?.version ?? null) !== expectedVersion) return Promise.resolve(false);
     return this.write(USER + userId, keys, ttlSeconds).then(() => true);
   }
 
-  private read(key: string): WxSessionRecord | WxUserKeys | undefined {
+  /** The store's clock (the `now` option), in microseconds. */
+  override clockMicros(userId: string): Promise<number> {
+    void userId;
+    return Promise.resolve(this.now() * 1000);
+  }
+
+  claimPayload(fingerprint: string, ttlSeconds: number): Promise<boolean> {
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    const now = this.now();
+    this.dropExpiredReplayMarks(now);
+    const expiresAt = this.replayMarks.get(fingerprint);
+    if (expiresAt !== undefined && expiresAt > now) return Promise.resolve(false);
+    if (ttlSeconds <= 0) return Promise.resolve(true);
+    const mark = { fingerprint, expiresAt: now + ttlSeconds * 1000 };
+    this.replayMarks.set(fingerprint, mark.expiresAt);
+    this.replayQueue.push(mark);
+    // Past the bound, the oldest marks go first: they are the closest to leaving their window.
+    while (this.replayMarks.size > this.maxReplayMarks && this.replayHead < this.replayQueue.length) {
+      this.dropReplayMark(this.replayQueue[this.replayHead++] as ReplayMark);
+    }
+    this.compactReplayQueue();
+    return Promise.resolve(true);
+  }
+
+  recordKeyFailure(token: string, maxFailures: number, ttlSeconds: number): Promise<WxKeyFailureCount> {
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    const key = FAILURES + token;
+    const entry = this.entries.get(key);
+    const live = entry !== undefined && entry.expiresAt > this.now();
+    const failures = (live ? (entry.value as FailureCount).failures : 0) + 1;
+    if (live) {
+      // The count keeps the expiry of its first failure, as an INCR would keep a Redis TTL.
+      entry.value = Object.freeze({ failures });
+    } else {
+      this.writeEntry(key, Object.freeze({ failures }), ttlSeconds);
+    }
+    const revoked = failures >= maxFailures;
+    if (revoked) this.entries.delete(SESSION + token);
+    return Promise.resolve({ failures, revoked });
+  }
+
+  readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined> {
+    const token = this.accessTokens.get(appId);
+    if (token !== undefined && token.expiresAt <= this.now()) {
+      this.accessTokens.delete(appId);
+      return Promise.resolve(undefined);
+    }
+    return Promise.resolve(token);
+  }
+
+  writeAccessToken(appId: string, token: WxSharedAccessToken): Promise<void> {
+    if (!Number.isFinite(token.expiresAt) || !Number.isFinite(token.refreshAt)) {
+      return Promise.reject(new RangeError('MemoryWxSessionStore: access token times must be finite'));
+    }
+    this.accessTokens.set(appId, Object.freeze({ ...token }));
+    return Promise.resolve();
+  }
+
+  lockAccessTokenRefresh(appId: string, ttlSeconds: number): Promise<WxAccessTokenLock | undefined> {
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    const now = this.now();
+    const held = this.locks.get(appId);
+    if ((held !== undefined && held.expiresAt > now) || ttlSeconds <= 0) return Promise.resolve(undefined);
+    const owner = randomBytes(16).toString('base64url');
+    this.locks.set(appId, { owner, expiresAt: now + ttlSeconds * 1000 });
+    return Promise.resolve({
+      release: () => {
+        if (this.locks.get(appId)?.owner === owner) this.locks.delete(appId);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  private read(key: string): MemoryValue | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
@@ -91,19 +211,58 @@ export class MemoryWxSessionStore extends WxSessionStore {
 
   private write(key: string, value: WxSessionRecord | WxUserKeys, ttlSeconds: number): Promise<void> {
     // A NaN or infinite expiry would compare false against every clock reading: never expire.
-    if (!Number.isFinite(ttlSeconds)) {
-      return Promise.reject(new RangeError('MemoryWxSessionStore: ttlSeconds must be a finite number'));
-    }
-    this.entries.delete(key);
-    if (ttlSeconds <= 0) return Promise.resolve();
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
     // A frozen copy: a caller mutating its object afterwards cannot change what is stored.
-    this.entries.set(key, { value: Object.freeze({ ...value }), expiresAt: this.now() + ttlSeconds * 1000 });
-    if (this.entries.size > this.maxEntries) this.evictOldest();
+    this.writeEntry(key, Object.freeze({ ...value }), ttlSeconds);
     return Promise.resolve();
+  }
+
+  private writeEntry(key: string, value: MemoryValue, ttlSeconds: number): void {
+    this.entries.delete(key);
+    if (ttlSeconds <= 0) return;
+    this.entries.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+    if (this.entries.size > this.maxEntries) this.evictOldest();
   }
 
   private evictOldest(): void {
     const oldest = this.entries.keys().next();
     if (oldest.done !== true) this.entries.delete(oldest.value);
   }
+
+  /**
+   * Drops expired marks from the front of the queue, stopping at the first live one: amortised
+   * O(1). With TTLs that differ, a mark behind a longer-lived one waits its turn, and until then
+   * counts as expired by its time alone.
+   */
+  private dropExpiredReplayMarks(now: number): void {
+    const queue = this.replayQueue;
+    while (this.replayHead < queue.length && (queue[this.replayHead] as ReplayMark).expiresAt <= now) {
+      this.dropReplayMark(queue[this.replayHead++] as ReplayMark);
+    }
+    this.compactReplayQueue();
+  }
+
+  /** Removes `mark` from the Map unless the fingerprint was marked again since. */
+  private dropReplayMark(mark: ReplayMark): void {
+    if (this.replayMarks.get(mark.fingerprint) === mark.expiresAt) this.replayMarks.delete(mark.fingerprint);
+  }
+
+  /** Drops the consumed front of the queue once it is most of it: amortised O(1). */
+  private compactReplayQueue(): void {
+    if (this.replayHead > 1024 && this.replayHead * 2 > this.replayQueue.length) {
+      this.replayQueue.splice(0, this.replayHead);
+      this.replayHead = 0;
+    }
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`MemoryWxSessionStore: ${name} must be a positive integer`);
+  }
+  return value;
+}
+
+function finiteTtlError(): RangeError {
+  return new RangeError('MemoryWxSessionStore: ttlSeconds must be a finite number');
 }

@@ -187,6 +187,11 @@ describe.each(ADAPTERS)('open data over HTTP (%s)', (adapter) => {
   });
 
   describe('every key-dependent failure answers one byte-identical 401', () => {
+    // Five key-dependent failures revoke a session (maxKeyFailures): each case gets its own.
+    beforeEach(async () => {
+      token = await sessions.create({ openid, unionid: `u-${openid}`, appId: APP_ID, sessionKey });
+    });
+
     const rejections: Array<[string, () => object]> = [
       [
         'a tampered signature',

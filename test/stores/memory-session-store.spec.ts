@@ -359,6 +359,74 @@ describe('MemoryWxSessionStore', () => {
   });
 });
 
+describe('MemoryWxSessionStore: fleet state in one process', () => {
+  it('keeps replay marks apart from sessions: a burst of marks evicts no session', async () => {
+    const store = new MemoryWxSessionStore({ maxEntries: 2, maxReplayMarks: 1000 });
+    const token = createSessionToken();
+    await store.set(token, session('o-kept'), 60);
+    for (let i = 0; i < 500; i += 1) await expect(store.claimPayload(`fp-${i}`, 60)).resolves.toBe(true);
+    await expect(store.get(token)).resolves.toEqual(expect.objectContaining({ openid: 'o-kept' }));
+    expect(store.size).toBe(1);
+  });
+
+  it('bounds replay marks by maxReplayMarks, dropping the oldest first', async () => {
+    const store = new MemoryWxSessionStore({ maxReplayMarks: 3 });
+    for (const fp of ['a', 'b', 'c', 'd']) await expect(store.claimPayload(fp, 60)).resolves.toBe(true);
+    for (const fp of ['b', 'c', 'd']) await expect(store.claimPayload(fp, 60)).resolves.toBe(false);
+    // `a` was the oldest, dropped early to stay within the bound; marking it again drops `b`.
+    await expect(store.claimPayload('a', 60)).resolves.toBe(true);
+    for (const fp of ['c', 'd', 'a']) await expect(store.claimPayload(fp, 60)).resolves.toBe(false);
+    await expect(store.claimPayload('b', 60)).resolves.toBe(true);
+  });
+
+  it('expires replay marks on their own TTLs, whatever the order they were made in', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryWxSessionStore({ now: clock.now });
+    await store.claimPayload('long', 100);
+    await store.claimPayload('short', 10);
+    clock.advanceSeconds(10);
+    await expect(store.claimPayload('short', 10)).resolves.toBe(true);
+    await expect(store.claimPayload('long', 100)).resolves.toBe(false);
+    clock.advanceSeconds(90);
+    await expect(store.claimPayload('long', 100)).resolves.toBe(true);
+    // The re-made `short` mark (made at 10 s, for 10 s) is long gone; made again, it holds.
+    await expect(store.claimPayload('short', 10)).resolves.toBe(true);
+    await expect(store.claimPayload('short', 10)).resolves.toBe(false);
+  });
+
+  it('stays correct over many marks made and expired (the queue compacts)', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryWxSessionStore({ now: clock.now, maxReplayMarks: 5000 });
+    for (let i = 0; i < 20_000; i += 1) {
+      if (i > 0 && i % 1000 === 0) clock.advanceSeconds(1);
+      await expect(store.claimPayload(`fp-${i}`, 1)).resolves.toBe(true);
+    }
+    await expect(store.claimPayload('fp-19999', 1)).resolves.toBe(false);
+    await expect(store.claimPayload('fp-0', 1)).resolves.toBe(true);
+  });
+
+  it('counts key failures and revokes at the limit; the count follows its own TTL', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryWxSessionStore({ now: clock.now });
+    const token = createSessionToken();
+    await store.set(token, session('o-count'), 600);
+    await expect(store.recordKeyFailure(token, 2, 60)).resolves.toEqual({ failures: 1, revoked: false });
+    clock.advanceSeconds(60);
+    await expect(store.recordKeyFailure(token, 2, 60)).resolves.toEqual({ failures: 1, revoked: false });
+    await expect(store.recordKeyFailure(token, 2, 60)).resolves.toEqual({ failures: 2, revoked: true });
+    await expect(store.get(token)).resolves.toBeUndefined();
+  });
+
+  it('reads its clock for key versions from the now option, in microseconds', async () => {
+    const store = new MemoryWxSessionStore({ now: () => START });
+    await expect(store.clockMicros('wx:o')).resolves.toBe(START * 1000);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses maxReplayMarks %p', (maxReplayMarks) => {
+    expect(() => new MemoryWxSessionStore({ maxReplayMarks })).toThrow(/maxReplayMarks/);
+  });
+});
+
 describe('session tokens', () => {
   it('createSessionToken gives 43 base64url characters (256 bits, no padding)', () => {
     for (let i = 0; i < 50; i += 1) {

@@ -1,0 +1,2 @@
+export type { RedisWxSessionStoreOptions, WxRedisConnectOptions } from './options.js';
+export { RedisWxSessionStore } from './redis-session-store.js';

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Where each kind of entry lives in Redis, under the store's namespace `<ns>`:
+ *
+ * | key | value | TTL |
+ * | --- | --- | --- |
+ * | `<ns>:session:{<sha256(token)>}` | session record, JSON | the session TTL |
+ * | `<ns>:key-failures:{<sha256(token)>}` | failure count | the session TTL, from the first failure |
+ * | `<ns>:user:<appId>:<openid>` | the user's keys (secret), JSON | the session TTL, renewed at login |
+ * | `<ns>:replay:<sha256(encryptedData)>` | `1` | the freshness window |
+ * | `<ns>:access-token:{<appId>}` | the access token (secret), JSON | until it expires |
+ * | `<ns>:access-token-lock:{<appId>}` | a random holder id | the lock TTL |
+ *
+ * Tokens appear in key names only hashed: a key name shows up in `SCAN`, `MONITOR` and slow
+ * logs, and a token is a bearer credential. Braces are Redis Cluster hash tags: a session and its
+ * failure count share a slot, so one script can count a failure and revoke the session.
+ *
+ * @internal
+ */
+export class RedisKeyLayout {
+  /** The prefix of users' keys, as the session-read script appends `<appId>:<openid>` to it. */
+  readonly userPrefix: string;
+  readonly probe: string;
+
+  constructor(readonly namespace: string) {
+    this.userPrefix = `${namespace}:user:`;
+    this.probe = `${namespace}:probe`;
+  }
+
+  session(token: string): string {
+    return `${this.namespace}:session:{${hashToken(token)}}`;
+  }
+
+  keyFailures(token: string): string {
+    return `${this.namespace}:key-failures:{${hashToken(token)}}`;
+  }
+
+  /** `userId` is `wxUserId(appId, openid)`: `<appId>:<openid>`. */
+  user(userId: string): string {
+    return this.userPrefix + userId;
+  }
+
+  replay(fingerprint: string): string {
+    return `${this.namespace}:replay:${fingerprint}`;
+  }
+
+  accessToken(appId: string): string {
+    return `${this.namespace}:access-token:{${appId}}`;
+  }
+
+  accessTokenLock(appId: string): string {
+    return `${this.namespace}:access-token-lock:{${appId}}`;
+  }
+}
+
+/** SHA-256 of a session token, base64url: tokens carry 256 random bits, so no salt is needed. */
+function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url');
+}

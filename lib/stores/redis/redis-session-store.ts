@@ -1,0 +1,314 @@
+import { randomBytes } from 'node:crypto';
+import type { WxAccessTokenLock, WxSharedAccessToken } from '../../api/access-token-store.js';
+import {
+  WxSessionStore,
+  wxUserId,
+  type WxKeyFailureCount,
+  type WxSessionRecord,
+  type WxSessionWithKeys,
+  type WxUserKeys,
+} from '../../session/index.js';
+import { RedisConnection, type RedisCommands } from './connection.js';
+import { RedisKeyLayout } from './keys.js';
+import { resolveRedisStoreOptions, type RedisWxSessionStoreOptions } from './options.js';
+import {
+  CLOCK_MICROS,
+  READ_SESSION_WITH_KEYS,
+  RECORD_KEY_FAILURE,
+  RELEASE_LOCK,
+  SET_USER_KEYS_IF_VERSION,
+  type RedisScript,
+} from './scripts.js';
+
+/**
+ * Sessions, users' keys and the fleet's shared state in Redis, for any number of app instances:
+ * a session created on one instance works on all, a logout or key rotation on one is seen by all,
+ * and the access token, the replay cache and the key-failure counts are the fleet's.
+ *
+ * - Values are JSON; TTLs are set in Redis (`PX`), so Redis expires entries by itself; keys sit
+ *   under `namespace` and name no secret (tokens appear hashed, see the README's key layout).
+ * - The compare-and-set of users' keys, failure counting with revocation, and lock release are
+ *   Lua scripts, atomic across instances; replay marks and locks are `SET NX`.
+ * - A guarded request costs one round trip: one script reads the session and its user's keys
+ *   (two reads on a Redis Cluster, where the user's key sits in another slot).
+ * - Fails closed: an operation that Redis does not answer within `commandTimeoutMs` throws
+ *   {@link WxSessionStoreUnavailableError} (HTTP 503 with `Retry-After`), later ones fail at once
+ *   until a probe sees Redis back, and the store recovers by itself.
+ *
+ * Build it from a URL or node-redis options (the store owns that connection and closes it on
+ * {@link close}), or hand it your own Keyv on `@keyv/redis`, KeyvRedis store or node-redis client
+ * (left open on {@link close}). `keyv` and `@keyv/redis` are optional peer dependencies, loaded
+ * only when this store is used.
+ *
+ * ```ts
+ * WxOpenDataModule.forRoot({ appId, appSecret, sessionStore: new RedisWxSessionStore({ url: 'redis://127.0.0.1:6379' }) })
+ * ```
+ *
+ * @public
+ */
+export class RedisWxSessionStore extends WxSessionStore {
+  private readonly layout: RedisKeyLayout;
+  private readonly connection: RedisConnection;
+
+  /**
+   * Starts connecting at once, in the background; {@link connect} waits for it.
+   *
+   * @throws TypeError or RangeError naming a bad option
+   */
+  constructor(options: RedisWxSessionStoreOptions) {
+    super();
+    const resolved = resolveRedisStoreOptions(options);
+    this.layout = new RedisKeyLayout(resolved.namespace);
+    this.connection = new RedisConnection(resolved, this.layout.probe);
+  }
+
+  /** The prefix of every key this store writes. */
+  get namespace(): string {
+    return this.layout.namespace;
+  }
+
+  /** Whether Redis is answering (operations are sent rather than refused at once). */
+  get isAvailable(): boolean {
+    return this.connection.isUp;
+  }
+
+  override connect(): Promise<void> {
+    return this.connection.connect();
+  }
+
+  override close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  /** Redis's own clock (`TIME`), on the node of `userId`'s keys: one clock for the whole fleet. */
+  override async clockMicros(userId: string): Promise<number> {
+    const key = this.layout.user(userId);
+    const micros = Number(
+      await this.connection.run('clockMicros', (redis) => runScript(redis, CLOCK_MICROS, [key], [])),
+    );
+    if (!Number.isSafeInteger(micros) || micros <= 0) throw new RangeError('Redis TIME answered nonsense');
+    return micros;
+  }
+
+  async get(token: string): Promise<WxSessionRecord | undefined> {
+    const key = this.layout.session(token);
+    return parseSession(await this.connection.run('get', (redis) => redis.get(key)));
+  }
+
+  async set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void> {
+    const ttl = toTtlMs(ttlSeconds);
+    const key = this.layout.session(token);
+    const value = JSON.stringify(sessionJson(session));
+    await this.connection.run('set', (redis) =>
+      ttl > 0 ? redis.set(key, value, { expiration: { type: 'PX', value: ttl } }) : redis.del([key]),
+    );
+  }
+
+  async delete(token: string): Promise<void> {
+    const keys = [this.layout.session(token), this.layout.keyFailures(token)];
+    await this.connection.run('delete', (redis) => redis.del(keys));
+  }
+
+  async getUserKeys(userId: string): Promise<WxUserKeys | undefined> {
+    const key = this.layout.user(userId);
+    return parseUserKeys(await this.connection.run('getUserKeys', (redis) => redis.get(key)));
+  }
+
+  async setUserKeys(
+    userId: string,
+    keys: WxUserKeys,
+    expectedVersion: number | null,
+    ttlSeconds: number,
+  ): Promise<boolean> {
+    const ttl = toTtlMs(ttlSeconds);
+    const args = [
+      expectedVersion === null ? '' : String(expectedVersion),
+      JSON.stringify(userKeysJson(keys)),
+      String(ttl),
+    ];
+    const key = this.layout.user(userId);
+    const written = await this.connection.run('setUserKeys', (redis) =>
+      runScript(redis, SET_USER_KEYS_IF_VERSION, [key], args),
+    );
+    return Number(written) === 1;
+  }
+
+  override async getSessionWithKeys(token: string): Promise<WxSessionWithKeys | undefined> {
+    const sessionKey = this.layout.session(token);
+    if (this.connection.isCluster) {
+      // The user's keys live in another slot: two reads, within one deadline.
+      return this.connection.run('getSessionWithKeys', async (redis) => {
+        const session = parseSession(await redis.get(sessionKey));
+        if (session === undefined) return undefined;
+        const userKey = this.layout.user(wxUserId(session.appId, session.openid));
+        return { session, keys: parseUserKeys(await redis.get(userKey)) };
+      });
+    }
+    const reply = await this.connection.run('getSessionWithKeys', (redis) =>
+      runScript(redis, READ_SESSION_WITH_KEYS, [sessionKey], [this.layout.userPrefix]),
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const session = parseSession(reply[0]);
+    if (session === undefined) return undefined;
+    return { session, keys: parseUserKeys(reply[1]) };
+  }
+
+  async claimPayload(fingerprint: string, ttlSeconds: number): Promise<boolean> {
+    const ttl = toTtlMs(ttlSeconds);
+    const key = this.layout.replay(fingerprint);
+    if (ttl === 0) {
+      return (await this.connection.run('claimPayload', (redis) => redis.get(key))) === null;
+    }
+    const reply = await this.connection.run('claimPayload', (redis) =>
+      redis.set(key, '1', { expiration: { type: 'PX', value: ttl }, condition: 'NX' }),
+    );
+    return reply !== null && reply !== undefined;
+  }
+
+  async recordKeyFailure(token: string, maxFailures: number, ttlSeconds: number): Promise<WxKeyFailureCount> {
+    const ttl = toTtlMs(ttlSeconds);
+    const keys = [this.layout.keyFailures(token), this.layout.session(token)];
+    const reply = await this.connection.run('recordKeyFailure', (redis) =>
+      runScript(redis, RECORD_KEY_FAILURE, keys, [String(maxFailures), String(Math.max(ttl, 1))]),
+    );
+    const [failures, revoked] = Array.isArray(reply) ? reply : [];
+    return { failures: Number(failures), revoked: Number(revoked) === 1 };
+  }
+
+  async readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined> {
+    const key = this.layout.accessToken(appId);
+    return parseAccessToken(await this.connection.run('readAccessToken', (redis) => redis.get(key)));
+  }
+
+  async writeAccessToken(appId: string, token: WxSharedAccessToken): Promise<void> {
+    if (!Number.isFinite(token.expiresAt) || !Number.isFinite(token.refreshAt)) {
+      throw new RangeError('RedisWxSessionStore: access token times must be finite');
+    }
+    const key = this.layout.accessToken(appId);
+    const ttl = Math.round(token.expiresAt - Date.now());
+    const value = JSON.stringify(accessTokenJson(token));
+    await this.connection.run('writeAccessToken', (redis) =>
+      ttl > 0 ? redis.set(key, value, { expiration: { type: 'PX', value: ttl } }) : redis.del([key]),
+    );
+  }
+
+  async lockAccessTokenRefresh(appId: string, ttlSeconds: number): Promise<WxAccessTokenLock | undefined> {
+    const ttl = toTtlMs(ttlSeconds);
+    if (ttl === 0) return undefined;
+    const key = this.layout.accessTokenLock(appId);
+    const owner = randomBytes(16).toString('base64url');
+    const reply = await this.connection.run('lockAccessTokenRefresh', (redis) =>
+      redis.set(key, owner, { expiration: { type: 'PX', value: ttl }, condition: 'NX' }),
+    );
+    if (reply === null || reply === undefined) return undefined;
+    return {
+      release: () =>
+        this.connection
+          .run('releaseAccessTokenLock', (redis) => runScript(redis, RELEASE_LOCK, [key], [owner]))
+          .then(
+            () => undefined,
+            // The lock lapses by itself at its TTL.
+            () => undefined,
+          ),
+    };
+  }
+}
+
+/** EVALSHA, and EVAL once when the server does not have the script yet (or lost it). */
+async function runScript(
+  redis: RedisCommands,
+  script: RedisScript,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  try {
+    return await redis.evalSha(script.sha1, { keys, arguments: args });
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return redis.eval(script.source, { keys, arguments: args });
+  }
+}
+
+/** A TTL in seconds as Redis milliseconds; 0 for "remove". */
+function toTtlMs(ttlSeconds: number): number {
+  // A NaN or infinite TTL would be a session that never expires, or a Redis error later.
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds)) {
+    throw new RangeError('RedisWxSessionStore: ttlSeconds must be a finite number');
+  }
+  return ttlSeconds <= 0 ? 0 : Math.max(1, Math.round(ttlSeconds * 1000));
+}
+
+/** A reply as text: node-redis answers strings, or Buffers under a type mapping. */
+function text(reply: unknown): string | undefined {
+  if (typeof reply === 'string') return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  return undefined;
+}
+
+/** JSON of an object, or `undefined` for anything absent or unreadable: it is not a valid entry. */
+function parseObject(reply: unknown): Record<string, unknown> | undefined {
+  const json = text(reply);
+  if (json === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseSession(reply: unknown): WxSessionRecord | undefined {
+  const value = parseObject(reply);
+  if (value === undefined) return undefined;
+  const { openid, unionid, appId, createdAt } = value;
+  if (typeof openid !== 'string' || typeof appId !== 'string' || typeof createdAt !== 'number') {
+    return undefined;
+  }
+  const session: WxSessionRecord = { openid, appId, createdAt };
+  if (typeof unionid === 'string') session.unionid = unionid;
+  return session;
+}
+
+function sessionJson(session: WxSessionRecord): WxSessionRecord {
+  const { openid, unionid, appId, createdAt } = session;
+  return unionid === undefined ? { openid, appId, createdAt } : { openid, unionid, appId, createdAt };
+}
+
+function parseUserKeys(reply: unknown): WxUserKeys | undefined {
+  const value = parseObject(reply);
+  if (value === undefined) return undefined;
+  const { sessionKey, version, previousSessionKey, previousKeyExpiresAt } = value;
+  if (typeof sessionKey !== 'string' || typeof version !== 'number') return undefined;
+  const keys: WxUserKeys = { sessionKey, version };
+  if (typeof previousSessionKey === 'string') keys.previousSessionKey = previousSessionKey;
+  if (typeof previousKeyExpiresAt === 'number') keys.previousKeyExpiresAt = previousKeyExpiresAt;
+  return keys;
+}
+
+function userKeysJson(keys: WxUserKeys): WxUserKeys {
+  const json: WxUserKeys = { sessionKey: keys.sessionKey, version: keys.version };
+  if (keys.previousSessionKey !== undefined) json.previousSessionKey = keys.previousSessionKey;
+  if (keys.previousKeyExpiresAt !== undefined) json.previousKeyExpiresAt = keys.previousKeyExpiresAt;
+  return json;
+}
+
+function parseAccessToken(reply: unknown): WxSharedAccessToken | undefined {
+  const value = parseObject(reply);
+  if (value === undefined) return undefined;
+  const { accessToken, expiresAt, refreshAt, forcedAt } = value;
+  if (typeof accessToken !== 'string' || typeof expiresAt !== 'number' || typeof refreshAt !== 'number') {
+    return undefined;
+  }
+  return typeof forcedAt === 'number'
+    ? { accessToken, expiresAt, refreshAt, forcedAt }
+    : { accessToken, expiresAt, refreshAt };
+}
+
+function accessTokenJson(token: WxSharedAccessToken): WxSharedAccessToken {
+  const { accessToken, expiresAt, refreshAt, forcedAt } = token;
+  return forcedAt === undefined
+    ? { accessToken, expiresAt, refreshAt }
+    : { accessToken, expiresAt, refreshAt, forcedAt };
+}

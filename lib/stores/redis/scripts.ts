@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A Lua script with its SHA-1, for EVALSHA (EVAL only when the server lacks it).
+ *
+ * @internal
+ */
+export interface RedisScript {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(source: string): RedisScript {
+  return { source, sha1: createHash('sha1').update(source, 'utf8').digest('hex') };
+}
+
+/**
+ * A session and its user's keys in one round trip. KEYS[1] the session; ARGV[1] the prefix of
+ * users' keys. The user key is derived from the record, so it is not declared: single-server and
+ * Sentinel set-ups only (a Cluster reads them in two steps).
+ * Returns nil, `{session}` (a record without identity) or `{session, keys|false}`.
+ */
+export const READ_SESSION_WITH_KEYS = script(`
+local session = redis.call('GET', KEYS[1])
+if not session then return false end
+local ok, record = pcall(cjson.decode, session)
+if not ok or type(record) ~= 'table' or type(record.appId) ~= 'string' or type(record.openid) ~= 'string' then
+  return {session}
+end
+return {session, redis.call('GET', ARGV[1] .. record.appId .. ':' .. record.openid)}
+`);
+
+/**
+ * Compare-and-set of a user's keys. KEYS[1] the user's keys; ARGV[1] the expected version ('' for
+ * none), ARGV[2] the new JSON, ARGV[3] the TTL in ms (<= 0 deletes). An unreadable value counts as
+ * none, as a read returns none for it. Versions stay below 2^53, so Lua's doubles hold them exactly.
+ * Returns 1 when written, 0 when the version did not match.
+ */
+export const SET_USER_KEYS_IF_VERSION = script(`
+local current = redis.call('GET', KEYS[1])
+local version = nil
+if current then
+  local ok, keys = pcall(cjson.decode, current)
+  if ok and type(keys) == 'table' and type(keys.version) == 'number' then version = keys.version end
+end
+if ARGV[1] == '' then
+  if version ~= nil then return 0 end
+elseif version ~= tonumber(ARGV[1]) then
+  return 0
+end
+local ttl = tonumber(ARGV[3])
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+end
+return 1
+`);
+
+/**
+ * Counts a key-dependent failure and revokes the session at the limit, in one step. KEYS[1] the
+ * count, KEYS[2] the session (same hash slot); ARGV[1] the limit, ARGV[2] the count's TTL in ms.
+ * Returns {count, 1 when the session was revoked else 0}.
+ */
+export const RECORD_KEY_FAILURE = script(`
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if failures >= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[2])
+  return {failures, 1}
+end
+return {failures, 0}
+`);
+
+/** Releases a lock only for its holder. KEYS[1] the lock; ARGV[1] the holder id. */
+export const RELEASE_LOCK = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/**
+ * The server's clock in microseconds. KEYS[1] (unused) routes it to the node holding that key, so
+ * on a Cluster every version of one user's keys comes from one clock. Below 2^53 until 2255.
+ */
+export const CLOCK_MICROS = script(`
+local time = redis.call('TIME')
+return tonumber(time[1]) * 1000000 + tonumber(time[2])
+`);

@@ -1,0 +1,289 @@
+import { Body, Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import {
+  RedisWxSessionStore,
+  WX_SESSION_STORE_UNAVAILABLE_BODY,
+  WxOpenData,
+  WxOpenDataExceptionFilter,
+  WxOpenDataModule,
+  WxSession,
+  WxSessionService,
+  WxUserInfo,
+  WxVerified,
+  type WxSessionInfo,
+} from '../../lib/index.js';
+import { FakeWeChatServer, MiniProgramClient } from '../../lib/testing/index.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { ADAPTERS, startTestApp, type AdapterName } from '../support/nest-app.js';
+import { APP_ID } from '../support/payloads.js';
+import { pause, RedisServerProcess, requireRedis, testNamespace } from './support/redis-harness.js';
+
+/**
+ * Failing closed, against a redis-server the test starts on a port of its own (never the
+ * machine's Redis): stalled (SIGSTOP) and down (SIGKILL, then restarted on the same port), the
+ * guarded routes answer 503 with Retry-After within the command timeout, never let a request
+ * through and never send a user back to log in; Redis back, the app recovers by itself.
+ */
+const APP_SECRET = 'outage-suite-app-secret';
+const COMMAND_TIMEOUT_MS = 150;
+/** The bound of the issue: 200 ms, plus slack for a loaded test machine. */
+const ANSWER_WITHIN_MS = 200 + 150;
+const RECOVERY_WITHIN_MS = 5_000;
+
+@Controller()
+@UseFilters(WxOpenDataExceptionFilter)
+class OutageController {
+  constructor(private readonly sessions: WxSessionService) {}
+
+  @Post('auth/login')
+  @HttpCode(200)
+  login(@Body() body: { code: string }) {
+    return this.sessions.login(body.code);
+  }
+
+  @Get('me')
+  @WxVerified()
+  me(@WxSession() session: WxSessionInfo) {
+    return session;
+  }
+
+  @Post('me/profile')
+  @HttpCode(200)
+  @WxVerified(WxUserInfo)
+  profile(@WxOpenData() info: WxUserInfo) {
+    return info;
+  }
+}
+
+interface Answer {
+  status: number;
+  ms: number;
+  retryAfter: string | undefined;
+  body: unknown;
+}
+
+describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (adapter: AdapterName) => {
+  let redis: RedisServerProcess;
+  let wechat: FakeWeChatServer;
+  let app: INestApplication;
+  let logger: CapturingLogger;
+  let http: () => ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    await requireRedis();
+    // Persistent (AOF, fsync always): a killed and restarted server keeps what it acknowledged.
+    redis = await RedisServerProcess.start({ persistent: true });
+    wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
+    const apiBaseUrl = await wechat.start();
+    logger = new CapturingLogger();
+    app = await startTestApp(
+      adapter,
+      {
+        imports: [
+          WxOpenDataModule.forRoot({
+            appId: APP_ID,
+            appSecret: APP_SECRET,
+            apiBaseUrl,
+            redis: {
+              url: redis.url,
+              namespace: testNamespace('outage'),
+              commandTimeoutMs: COMMAND_TIMEOUT_MS,
+            },
+          }),
+        ],
+        controllers: [OutageController],
+      },
+      logger,
+    );
+    const server = app.getHttpServer();
+    http = () => request(server);
+  });
+
+  afterAll(async () => {
+    redis?.resume();
+    await app?.close();
+    await wechat?.stop();
+    await redis?.stop();
+  });
+
+  const login = async (user: MiniProgramClient): Promise<string> => {
+    const res = await http().post('/auth/login').send({ code: user.login() });
+    expect(res.status).toBe(200);
+    return res.body.token as string;
+  };
+
+  const ask = async (token: string, user?: MiniProgramClient): Promise<Answer> => {
+    const started = performance.now();
+    const req =
+      user === undefined
+        ? http().get('/me').set('Authorization', `Bearer ${token}`)
+        : http().post('/me/profile').set('Authorization', `Bearer ${token}`).send(user.getUserInfo());
+    const res = await req;
+    return {
+      status: res.status,
+      ms: performance.now() - started,
+      retryAfter: res.headers['retry-after'] as string | undefined,
+      body: res.body,
+    };
+  };
+
+  const expectRefused = (answers: Answer[]): void => {
+    for (const answer of answers) {
+      expect(answer).toEqual({
+        status: 503,
+        ms: expect.any(Number),
+        retryAfter: '1',
+        body: WX_SESSION_STORE_UNAVAILABLE_BODY,
+      });
+      expect(answer.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    }
+  };
+
+  /** Asks every 100 ms until a 200, for at most `withinMs`; every other answer must be a 503. */
+  const awaitRecovery = async (token: string, withinMs: number): Promise<number> => {
+    const started = performance.now();
+    // Bounded: ends at the first 200 or after withinMs.
+    while (performance.now() - started < withinMs) {
+      const answer = await ask(token);
+      if (answer.status === 200) return performance.now() - started;
+      expect(answer.status).toBe(503);
+      await pause(100);
+    }
+    throw new Error(`no recovery within ${withinMs} ms`);
+  };
+
+  it('serves normally while Redis is up', async () => {
+    const user = new MiniProgramClient(wechat, { appId: APP_ID });
+    const token = await login(user);
+    expect((await ask(token)).status).toBe(200);
+    expect((await ask(token, user)).status).toBe(200);
+  });
+
+  it('stalled (SIGSTOP): 503 + Retry-After within the timeout, nobody passes, no 401; then recovers, sessions intact', async () => {
+    const user = new MiniProgramClient(wechat, { appId: APP_ID });
+    const token = await login(user);
+    const other = await login(new MiniProgramClient(wechat, { appId: APP_ID }));
+    expect((await ask(token)).status).toBe(200);
+
+    redis.stall();
+    try {
+      // A burst caught by the stall: each waits at most the command timeout.
+      const burst = await Promise.all([
+        ...Array.from({ length: 10 }, () => ask(token)),
+        ...Array.from({ length: 10 }, () => ask(other, user)),
+      ]);
+      expectRefused(burst);
+      // Then, without piling commands up behind the stalled server, every request fails fast.
+      const later: Answer[] = [];
+      for (let i = 0; i < 10; i += 1) {
+        later.push(await ask(i % 2 ? token : other));
+        await pause(50);
+      }
+      expectRefused(later);
+      expect(Math.max(...later.map((a) => a.ms))).toBeLessThan(ANSWER_WITHIN_MS);
+      // A login while stalled: 503 too, with Retry-After.
+      const loginDuring = await http()
+        .post('/auth/login')
+        .send({ code: new MiniProgramClient(wechat, { appId: APP_ID }).login() });
+      expect(loginDuring.status).toBe(503);
+      expect(loginDuring.headers['retry-after']).toBe('1');
+      expect(loginDuring.body).toEqual(WX_SESSION_STORE_UNAVAILABLE_BODY);
+    } finally {
+      redis.resume();
+    }
+
+    const recoveredInMs = await awaitRecovery(token, RECOVERY_WITHIN_MS);
+    expect(recoveredInMs).toBeLessThan(RECOVERY_WITHIN_MS);
+    // Sessions written before the outage are all there.
+    expect((await ask(other)).status).toBe(200);
+    expect((await ask(token, user)).status).toBe(200);
+  });
+
+  it('down (SIGKILL): 503 at once, login refused; restarted on its port: recovers by itself, sessions intact', async () => {
+    const user = new MiniProgramClient(wechat, { appId: APP_ID });
+    const token = await login(user);
+    expect((await ask(token)).status).toBe(200);
+
+    await redis.kill();
+    try {
+      const burst = await Promise.all([
+        ...Array.from({ length: 10 }, () => ask(token)),
+        ...Array.from({ length: 10 }, () => ask(token, user)),
+      ]);
+      expectRefused(burst);
+      const loginDuring = await http()
+        .post('/auth/login')
+        .send({ code: new MiniProgramClient(wechat, { appId: APP_ID }).login() });
+      expect(loginDuring.status).toBe(503);
+      expect(loginDuring.headers['retry-after']).toBe('1');
+      // Still down a second later: still refused, still fast.
+      await pause(1_000);
+      expectRefused([await ask(token), await ask(token, user)]);
+    } finally {
+      await redis.launch();
+    }
+
+    const recoveredInMs = await awaitRecovery(token, RECOVERY_WITHIN_MS);
+    expect(recoveredInMs).toBeLessThan(RECOVERY_WITHIN_MS);
+    expect((await ask(token, user)).status).toBe(200);
+    // And logins work again.
+    const fresh = new MiniProgramClient(wechat, { appId: APP_ID });
+    expect((await ask(await login(fresh), fresh)).status).toBe(200);
+  });
+
+  it('logs the outage without flooding: at most about one line a second', () => {
+    const outageLines = logger.containing('SESSION_STORE_UNAVAILABLE');
+    expect(outageLines.length).toBeGreaterThan(0);
+    // Some 60 requests were refused over a few seconds.
+    expect(outageLines.length).toBeLessThan(20);
+  });
+});
+
+describe('a Redis that is down at start-up', () => {
+  it('does not stop the app: 503 until Redis comes up, then it serves by itself', async () => {
+    await requireRedis();
+    const redis = await RedisServerProcess.start();
+    await redis.kill();
+    const wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
+    const apiBaseUrl = await wechat.start();
+    const store = new RedisWxSessionStore({
+      url: redis.url,
+      namespace: testNamespace('boot'),
+      connectTimeoutMs: 300,
+    });
+    const logger = new CapturingLogger();
+    const app = await startTestApp(
+      'express',
+      {
+        imports: [
+          WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, sessionStore: store }),
+        ],
+        controllers: [OutageController],
+      },
+      logger,
+    );
+    try {
+      expect(logger.containing('session store not reachable at start-up')).toHaveLength(1);
+      const down = await request(app.getHttpServer())
+        .post('/auth/login')
+        .send({ code: new MiniProgramClient(wechat, { appId: APP_ID }).login() });
+      expect(down.status).toBe(503);
+      await redis.launch();
+      const user = new MiniProgramClient(wechat, { appId: APP_ID });
+      const started = performance.now();
+      let status = 0;
+      // Bounded: at most 50 tries, 100 ms apart.
+      for (let attempt = 0; attempt < 50 && status !== 200; attempt += 1) {
+        status = (await request(app.getHttpServer()).post('/auth/login').send({ code: user.login() })).status;
+        if (status !== 200) await pause(100);
+      }
+      expect(status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(RECOVERY_WITHIN_MS);
+    } finally {
+      await app.close();
+      await store.close();
+      await wechat.stop();
+      await redis.stop();
+    }
+  });
+});

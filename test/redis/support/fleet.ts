@@ -1,0 +1,142 @@
+import { Body, Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import {
+  RedisWxSessionStore,
+  WxOpenData,
+  WxOpenDataExceptionFilter,
+  WxOpenDataModule,
+  WxPhoneNumbers,
+  WxSession,
+  WxSessionService,
+  WxSessionStore,
+  WxSessionToken,
+  WxUserInfo,
+  WxVerified,
+  type WxOpenDataModuleOptions,
+  type WxSessionInfo,
+} from '../../../lib/index.js';
+import { FakeWeChatServer } from '../../../lib/testing/index.js';
+import { CapturingLogger } from '../../support/capturing-logger.js';
+import { startTestApp, type AdapterName } from '../../support/nest-app.js';
+import { APP_ID } from '../../support/payloads.js';
+import { dropNamespace, testNamespace } from './redis-harness.js';
+
+export const APP_SECRET = 'fleet-suite-app-secret';
+
+/** The routes of an app under test: login, logout, a session-only route, open data, phone by code. */
+@Controller()
+@UseFilters(WxOpenDataExceptionFilter)
+export class FleetController {
+  constructor(
+    private readonly sessions: WxSessionService,
+    private readonly phones: WxPhoneNumbers,
+  ) {}
+
+  @Post('auth/login')
+  @HttpCode(200)
+  login(@Body() body: { code: string }) {
+    return this.sessions.login(body.code);
+  }
+
+  @Post('auth/logout')
+  @HttpCode(204)
+  @WxVerified()
+  async logout(@WxSessionToken() token: string) {
+    await this.sessions.revoke(token);
+  }
+
+  @Get('me')
+  @WxVerified()
+  me(@WxSession() session: WxSessionInfo) {
+    return session;
+  }
+
+  @Post('me/profile')
+  @HttpCode(200)
+  @WxVerified(WxUserInfo)
+  profile(@WxOpenData() info: WxUserInfo) {
+    return info;
+  }
+
+  @Post('me/phone-code')
+  @HttpCode(200)
+  @WxVerified()
+  phoneByCode(@Body() body: { code: string }, @WxSession() session: WxSessionInfo) {
+    return this.phones.fromCode(body.code, session);
+  }
+}
+
+/** One app instance of the fleet. */
+export interface FleetInstance {
+  readonly app: INestApplication;
+  readonly logger: CapturingLogger;
+  readonly store: WxSessionStore;
+  http(): ReturnType<typeof request>;
+  post(path: string, token: string, body: object): request.Test;
+  login(code: string): Promise<string>;
+}
+
+/** A fake WeChat and two app instances on one Redis namespace, each with its own connection. */
+export interface Fleet {
+  readonly wechat: FakeWeChatServer;
+  readonly namespace: string;
+  readonly a: FleetInstance;
+  readonly b: FleetInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts two separate Nest apps sharing one Redis through separate clients: instance A gets a
+ * store passed in (`sessionStore: new RedisWxSessionStore(...)`), instance B has the module build
+ * one (`redis: {...}`), so both ways of configuring are exercised.
+ */
+export async function startFleet(
+  adapter: AdapterName,
+  redisUrl: string,
+  options: Partial<WxOpenDataModuleOptions> = {},
+): Promise<Fleet> {
+  const wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
+  const apiBaseUrl = await wechat.start();
+  const namespace = testNamespace('fleet');
+  const base = { appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, ...options };
+  const storeA = new RedisWxSessionStore({ url: redisUrl, namespace });
+  const a = await startInstance(adapter, { ...base, sessionStore: storeA });
+  const b = await startInstance(adapter, { ...base, redis: { url: redisUrl, namespace } });
+  return {
+    wechat,
+    namespace,
+    a,
+    b,
+    close: async () => {
+      await a.app.close();
+      await b.app.close();
+      // A's store was handed to the module, so it stays A's to close; B's closed with its app.
+      await storeA.close();
+      await wechat.stop();
+      await dropNamespace(namespace);
+    },
+  };
+}
+
+async function startInstance(adapter: AdapterName, options: WxOpenDataModuleOptions): Promise<FleetInstance> {
+  const logger = new CapturingLogger();
+  const app = await startTestApp(
+    adapter,
+    { imports: [WxOpenDataModule.forRoot(options)], controllers: [FleetController] },
+    logger,
+  );
+  const server = app.getHttpServer();
+  const http = (): ReturnType<typeof request> => request(server);
+  return {
+    app,
+    logger,
+    store: app.get(WxSessionStore),
+    http,
+    post: (path, token, body) => http().post(path).set('Authorization', `Bearer ${token}`).send(body),
+    login: async (code) => {
+      const res = await http().post('/auth/login').send({ code });
+      if (res.status !== 200) throw new Error(`login answered ${res.status} ${res.text}`);
+      return res.body.token as string;
+    },
+  };
+}
