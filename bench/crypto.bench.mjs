@@ -1,4 +1,5 @@
-// Issue #2's figures: the raw decipher limit, the crypto path, and the crypto path plus DTO validation.
+// Issue #2's figures (the raw decipher limit, the crypto path, the crypto path plus DTO validation)
+// and issue #7's: the same crypto path done by the peers, all timed in the same interleaved rounds.
 import 'reflect-metadata';
 import { createDecipheriv } from 'node:crypto';
 import {
@@ -9,7 +10,8 @@ import {
   WxUserInfo,
 } from 'nestjs-wx-open-data';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
-import { measure } from './measure.mjs';
+import { measureRounds, pairedRatio } from './measure.mjs';
+import { peerCases, peerVersions } from './peers.mjs';
 
 const APP_ID = 'wx0123456789abcdef';
 
@@ -66,17 +68,43 @@ export function cryptoCases(f = userInfoFixture()) {
   };
 }
 
-export function runCryptoBench(options) {
+/** Names of the peer cases, in the order they are reported. */
+export const PEERS = ['wxbizdatacrypt', 'node_easywechat', 'wechat_jssdk'];
+
+/** Runs each case once and checks it decrypted the fixture, so no case is timed failing fast. */
+async function checkCases(cases, fixture) {
+  for (const [name, c] of Object.entries(cases)) {
+    if (name === 'raw') continue;
+    const out = await (typeof c === 'function' ? c() : c.fn());
+    if (out?.nickName !== 'Band' || out?.watermark?.appid !== fixture.appId) {
+      throw new Error(`bench case ${name} did not decrypt the fixture`);
+    }
+  }
+}
+
+/**
+ * Ratios are medians of per-round ratios (see `pairedRatio`); the best peer is the one with the
+ * lowest median ns/op.
+ */
+export async function runCryptoBench(options) {
   const fixture = userInfoFixture();
-  const ns = measure(cryptoCases(fixture), options);
+  const cases = { ...cryptoCases(fixture), ...peerCases(fixture) };
+  await checkCases(cases, fixture);
+  const { ns, samples } = await measureRounds(cases, options);
+  const best = PEERS.reduce((a, b) => (ns[b] < ns[a] ? b : a));
   return {
     plaintextBytes: fixture.plaintextBytes,
     ns_per_op: ns,
-    crypto_vs_raw: ns.crypto / ns.raw,
-    full_vs_crypto: ns.full / ns.crypto,
+    peer_versions: peerVersions(),
+    best_peer: best,
+    crypto_vs_raw: pairedRatio(samples.crypto, samples.raw),
+    full_vs_crypto: pairedRatio(samples.full, samples.crypto),
+    crypto_vs_best_peer: pairedRatio(samples.crypto, samples[best]),
+    crypto_vs_peer: Object.fromEntries(PEERS.map((p) => [p, pairedRatio(samples.crypto, samples[p])])),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(runCryptoBench());
+  console.log(await runCryptoBench());
+  process.exit(0);
 }
