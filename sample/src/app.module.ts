@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { ConfigModule, ConfigService } from '@nestjs/config';
 import { WxOpenDataModule, type WxOpenDataModuleOptions } from 'nestjs-wx-open-data';
 import { AuthController } from './auth.controller.js';
 import { GroupsController } from './groups.controller.js';
@@ -11,12 +11,17 @@ import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './we
     ConfigModule.forRoot({ isGlobal: true, envFilePath: ['.env', 'sample/.env'] }),
     WxOpenDataModule.forRootAsync({
       imports: [WeChatEndpointModule],
-      inject: [WECHAT_ENDPOINT],
-      useFactory: (endpoint: WeChatEndpoint): WxOpenDataModuleOptions => ({
-        appId: endpoint.appId,
-        appSecret: endpoint.appSecret,
-        apiBaseUrl: endpoint.apiBaseUrl,
-      }),
+      inject: [WECHAT_ENDPOINT, ConfigService],
+      useFactory: (endpoint: WeChatEndpoint, config: ConfigService): WxOpenDataModuleOptions => {
+        const redisUrl = config.get<string>('REDIS_URL');
+        return {
+          appId: endpoint.appId,
+          appSecret: endpoint.appSecret,
+          apiBaseUrl: endpoint.apiBaseUrl,
+          // Sessions shared by every instance when REDIS_URL is set; the memory store otherwise.
+          ...(redisUrl ? { redis: { url: redisUrl } } : {}),
+        };
+      },
     }),
     WeChatEndpointModule,
   ],

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { RedisWxSessionStore, WxSessionStore } from 'nestjs-wx-open-data';
 import { runDemo } from '../../sample/src/demo.js';
 import { startSample } from '../../sample/src/main.js';
 
@@ -57,5 +58,23 @@ describe('the sample app documents its API at /docs', () => {
     expect(JSON.stringify(doc.paths['/me/phone']?.post.requestBody)).toContain('getPhoneNumber');
     expect(JSON.stringify(doc.paths['/me/werun']?.post.responses['200'])).toContain('stepInfoList');
     expect(doc.paths['/auth/login']).toBeDefined();
+  });
+});
+
+describe('the sample app with REDIS_URL set', () => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    process.env['REDIS_URL'] = 'redis://127.0.0.1:6379';
+    app = await startSample(0, []);
+  });
+  afterAll(async () => {
+    delete process.env['REDIS_URL'];
+    await app.close();
+  });
+
+  it('keeps its sessions in Redis and plays the whole demo', async () => {
+    expect(app.get(WxSessionStore)).toBeInstanceOf(RedisWxSessionStore);
+    const steps = await runDemo(app);
+    expect(steps.filter((s) => !s.ok)).toEqual([]);
   });
 });
