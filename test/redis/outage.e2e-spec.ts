@@ -231,6 +231,65 @@ describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (ad
     expect((await ask(await login(fresh), fresh)).status).toBe(200);
   });
 
+  it('killed and restarted under a sustained, bounded load: nobody passes while down, no 401 or 500, recovery < 5 s, sessions intact', async () => {
+    const users = Array.from({ length: 4 }, () => new MiniProgramClient(wechat, { appId: APP_ID }));
+    const tokens = await Promise.all(users.map((user) => login(user)));
+    interface Timed {
+      status: number;
+      startedAt: number;
+      endedAt: number;
+    }
+    const answers: Timed[] = [];
+    const origin = performance.now();
+    const at = (): number => performance.now() - origin;
+    let killedAt = Number.POSITIVE_INFINITY;
+    let relaunchStartedAt = Number.POSITIVE_INFINITY;
+    let stopAt = 9_000; // hard bound of the load, in ms since origin
+    const MAX_REQUESTS = 20_000;
+
+    // Six workers, each one request at a time, until stopAt or MAX_REQUESTS: bounded in time and count.
+    const load = Promise.all(
+      Array.from({ length: 6 }, async (_, worker) => {
+        for (let i = 0; at() < stopAt && answers.length < MAX_REQUESTS; i++) {
+          const startedAt = at();
+          const answer = await ask(tokens[(worker + i) % tokens.length] as string);
+          answers.push({ status: answer.status, startedAt, endedAt: at() });
+          await pause(5);
+        }
+      }),
+    );
+    await pause(1_500);
+    await redis.kill();
+    killedAt = at();
+    await pause(2_000);
+    relaunchStartedAt = at();
+    await redis.launch();
+    // Keep the load on until three seconds after the first success past the relaunch, bounded by stopAt.
+    const recovered = async (): Promise<number | undefined> =>
+      answers.find((a) => a.status === 200 && a.startedAt > relaunchStartedAt)?.endedAt;
+    while (at() < stopAt && (await recovered()) === undefined) await pause(50);
+    const firstSuccess = await recovered();
+    stopAt = Math.min(stopAt, (firstSuccess ?? stopAt) + 3_000);
+    await load;
+
+    expect(answers.length).toBeGreaterThan(50);
+    expect(answers.length).toBeLessThan(MAX_REQUESTS);
+    // Only 200 and 503, ever: no 401 "session required", no 500.
+    expect([...new Set(answers.map((a) => a.status))].sort()).toEqual([200, 503]);
+    // While Redis was down, not one request passed the guard.
+    const whileDown = answers.filter((a) => a.startedAt >= killedAt && a.endedAt <= relaunchStartedAt);
+    expect(whileDown.length).toBeGreaterThan(10);
+    expect(whileDown.every((a) => a.status === 503)).toBe(true);
+    // Recovery by itself, within 5 s of Redis being started again.
+    expect(firstSuccess).toBeDefined();
+    expect((firstSuccess as number) - relaunchStartedAt).toBeLessThan(RECOVERY_WITHIN_MS);
+    // After recovery everything succeeds, and every session from before the outage is intact.
+    const after = answers.filter((a) => a.startedAt > (firstSuccess as number) + 500);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((a) => a.status === 200)).toBe(true);
+    for (const token of tokens) expect((await ask(token)).status).toBe(200);
+  }, 30_000);
+
   it('logs the outage without flooding: at most about one line a second', () => {
     const outageLines = logger.containing('SESSION_STORE_UNAVAILABLE');
     expect(outageLines.length).toBeGreaterThan(0);
