@@ -56,33 +56,30 @@ export interface AccessTokenSource {
 }
 
 /**
- * The app's access token: cached until shortly before expiry, fetched by one request however many
- * callers ask at once (single flight), refreshed after WeChat rejects it.
+ * What both caches share: a local copy until its refresh time, one load however many callers ask
+ * at once (single flight), and the rules for replacing a token WeChat rejected. Subclasses say only
+ * how a token is loaded.
  *
  * @internal
  */
-export class AccessTokenCache implements AccessTokenSource {
+abstract class SingleFlightAccessToken implements AccessTokenSource {
   private cached: CachedAccessToken | undefined;
   private inFlight: Promise<string> | undefined;
-  /** Bumped by {@link invalidate}: a fetch that started before must not refill the cache. */
+  /** Bumped by {@link invalidate}: a load that started before must not refill the local copy. */
   private generation = 0;
-  private lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    private readonly fetchToken: (forceRefresh: boolean) => Promise<WxFetchedAccessToken>,
-    private readonly now: () => number,
-  ) {}
+  constructor(protected readonly now: () => number) {}
 
-  /** A cached token still fresh, else the in-flight fetch, else a new fetch. */
+  /** A cached token still fresh, else the in-flight load, else a new load. */
   get(): Promise<string> {
     const fresh = this.freshToken();
     if (fresh !== undefined) return Promise.resolve(fresh);
-    return (this.inFlight ??= this.load(false));
+    return (this.inFlight ??= this.startLoad(undefined));
   }
 
   /**
    * A replacement for `rejected`, which WeChat refused (40001/40014/42001). Concurrent callers
-   * holding the same rejected token share one refresh; a caller whose token was already replaced
+   * holding the same rejected token share one load; a caller whose token was already replaced
    * gets the replacement without another request.
    */
   async replace(rejected: string): Promise<string> {
@@ -93,16 +90,27 @@ export class AccessTokenCache implements AccessTokenSource {
     }
     const fresh = this.freshToken();
     if (fresh !== undefined && fresh !== rejected) return fresh;
-    // An unforced fetch that was already under way may have cached the rejected token again.
+    // A load that was already under way may have cached the rejected token again.
     if (this.cached?.accessToken === rejected) this.cached = undefined;
-    const force = this.now() - this.lastForcedRefreshAt >= FORCE_REFRESH_MIN_INTERVAL_MS;
-    return (this.inFlight ??= this.load(force));
+    return (this.inFlight ??= this.startLoad(rejected));
   }
 
-  /** Drops the cached token; the next {@link get} fetches one. */
+  /** Drops this process's copy; the next {@link get} loads again. */
   invalidate(): void {
     this.cached = undefined;
     this.generation += 1;
+  }
+
+  /**
+   * Loads a token, one other than `rejected` when it is given, and hands it to {@link remember}
+   * with `generation`.
+   */
+  protected abstract load(rejected: string | undefined, generation: number): Promise<string>;
+
+  /** Keeps `accessToken` until `refreshAt`, unless {@link invalidate} ran since the load began. */
+  protected remember(accessToken: string, refreshAt: number, generation: number): string {
+    if (generation === this.generation) this.cached = { accessToken, refreshAt };
+    return accessToken;
   }
 
   private freshToken(): string | undefined {
@@ -110,21 +118,41 @@ export class AccessTokenCache implements AccessTokenSource {
     return cached !== undefined && this.now() < cached.refreshAt ? cached.accessToken : undefined;
   }
 
-  private load(forceRefresh: boolean): Promise<string> {
-    const generation = this.generation;
-    const requestedAt = this.now();
-    if (forceRefresh) this.lastForcedRefreshAt = requestedAt;
-    const loading = this.fetchToken(forceRefresh).then(({ accessToken, expiresInSeconds }) => {
-      if (generation === this.generation) {
-        this.cached = { accessToken, refreshAt: accessTokenRefreshAt(requestedAt, expiresInSeconds) };
-      }
-      return accessToken;
-    });
+  private startLoad(rejected: string | undefined): Promise<string> {
+    const loading = this.load(rejected, this.generation);
     const settled = (): void => {
       if (this.inFlight === loading) this.inFlight = undefined;
     };
     loading.then(settled, settled);
     return loading;
+  }
+}
+
+/**
+ * The app's access token: cached until shortly before expiry, fetched by one request however many
+ * callers ask at once (single flight), refreshed after WeChat rejects it.
+ *
+ * @internal
+ */
+export class AccessTokenCache extends SingleFlightAccessToken {
+  private lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly fetchToken: (forceRefresh: boolean) => Promise<WxFetchedAccessToken>,
+    now: () => number,
+  ) {
+    super(now);
+  }
+
+  /** A rejected token is replaced by a forced refresh, unless one was made in the last 30 s. */
+  protected load(rejected: string | undefined, generation: number): Promise<string> {
+    const requestedAt = this.now();
+    const force =
+      rejected !== undefined && requestedAt - this.lastForcedRefreshAt >= FORCE_REFRESH_MIN_INTERVAL_MS;
+    if (force) this.lastForcedRefreshAt = requestedAt;
+    return this.fetchToken(force).then(({ accessToken, expiresInSeconds }) =>
+      this.remember(accessToken, accessTokenRefreshAt(requestedAt, expiresInSeconds), generation),
+    );
   }
 }
 
@@ -162,58 +190,17 @@ const DEFAULT_POLL_MS = 25;
  *
  * @internal
  */
-export class SharedAccessTokenCache implements AccessTokenSource {
-  private cached: CachedAccessToken | undefined;
-  private inFlight: Promise<string> | undefined;
-  /** Bumped by {@link invalidate}: a load that started before must not refill the local copy. */
-  private generation = 0;
+export class SharedAccessTokenCache extends SingleFlightAccessToken {
   /** Forced refreshes this process made, for when the store lost the token that recorded one. */
   private lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   private readonly pollMs: number;
 
   constructor(private readonly settings: SharedAccessTokenSettings) {
+    super(settings.now);
     this.pollMs = settings.pollMs ?? DEFAULT_POLL_MS;
   }
 
-  get(): Promise<string> {
-    const fresh = this.freshToken();
-    if (fresh !== undefined) return Promise.resolve(fresh);
-    return (this.inFlight ??= this.startLoad(undefined));
-  }
-
-  async replace(rejected: string): Promise<string> {
-    if (this.cached?.accessToken === rejected) this.cached = undefined;
-    if (this.inFlight !== undefined) {
-      const pending = await this.inFlight;
-      if (pending !== rejected) return pending;
-    }
-    const fresh = this.freshToken();
-    if (fresh !== undefined && fresh !== rejected) return fresh;
-    if (this.cached?.accessToken === rejected) this.cached = undefined;
-    return (this.inFlight ??= this.startLoad(rejected));
-  }
-
-  /** Drops this process's copy: the next {@link get} reads the fleet's token again. */
-  invalidate(): void {
-    this.cached = undefined;
-    this.generation += 1;
-  }
-
-  private freshToken(): string | undefined {
-    const cached = this.cached;
-    return cached !== undefined && this.settings.now() < cached.refreshAt ? cached.accessToken : undefined;
-  }
-
-  private startLoad(rejected: string | undefined): Promise<string> {
-    const loading = this.load(rejected, this.generation);
-    const settled = (): void => {
-      if (this.inFlight === loading) this.inFlight = undefined;
-    };
-    loading.then(settled, settled);
-    return loading;
-  }
-
-  private async load(rejected: string | undefined, generation: number): Promise<string> {
+  protected async load(rejected: string | undefined, generation: number): Promise<string> {
     const { appId, store, lockTtlMs, waitBudgetMs } = this.settings;
     const giveUpAt = performance.now() + waitBudgetMs;
     // Ends: every round returns, throws, or pauses pollMs, and rounds stop at giveUpAt.
@@ -276,9 +263,6 @@ export class SharedAccessTokenCache implements AccessTokenSource {
   }
 
   private adopt(token: WxSharedAccessToken, generation: number): string {
-    if (generation === this.generation) {
-      this.cached = { accessToken: token.accessToken, refreshAt: token.refreshAt };
-    }
-    return token.accessToken;
+    return this.remember(token.accessToken, token.refreshAt, generation);
   }
 }
