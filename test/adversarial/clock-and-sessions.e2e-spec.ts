@@ -14,7 +14,7 @@ import { FakeWeChatServer, MiniProgramClient } from '../../lib/testing/index.js'
 import { ADAPTERS } from '../support/nest-app.js';
 import {
   APP_SECRET,
-  LoginRoutes,
+  ProbedSessionRoute,
   OpenDataRoutes,
   OTHER_APP_SECRET,
   startAdversarialApp,
@@ -26,6 +26,7 @@ import { answerKey, runPool, type RawResponse } from './support/http.js';
 import { rejectionCanary, watchProcess } from './support/process-watch.js';
 import { RunSummary } from './support/results.js';
 import { SecretLedger } from './support/secrets.js';
+import { AuthTestRoutes } from '../support/auth-routes.js';
 
 const summary = new RunSummary('clock-and-sessions');
 const ledger = new SecretLedger();
@@ -206,7 +207,7 @@ describe.each(ADAPTERS)('session fixation and dead tokens (%s)', (adapter) => {
     wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
     const apiBaseUrl = await wechat.start();
     h = await startAdversarialApp(adapter, {
-      controllers: [LoginRoutes, OpenDataRoutes],
+      controllers: [AuthTestRoutes, ProbedSessionRoute, OpenDataRoutes],
       module: {
         apiBaseUrl,
         sessionTtlSeconds: TTL_SECONDS,

@@ -13,7 +13,7 @@ import { FakeWeChatServer, MiniProgramClient, type FakeWeChatMode } from '../../
 import { ADAPTERS } from '../support/nest-app.js';
 import {
   APP_SECRET,
-  LoginRoutes,
+  ProbedSessionRoute,
   OpenDataRoutes,
   OTHER_APP_SECRET,
   startAdversarialApp,
@@ -24,6 +24,7 @@ import { NoAnswerError, runPool, type RawResponse } from './support/http.js';
 import { rejectionCanary, watchProcess } from './support/process-watch.js';
 import { RunSummary } from './support/results.js';
 import { SecretLedger } from './support/secrets.js';
+import { AuthTestRoutes } from '../support/auth-routes.js';
 
 /** The API budget the apps under test get: small, so the suite stays fast. */
 const API_TIMEOUT_MS = 400;
@@ -67,7 +68,7 @@ describe.each(ADAPTERS)('WeChat faults behind a real app (%s)', (adapter) => {
     wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
     const apiBaseUrl = await wechat.start();
     h = await startAdversarialApp(adapter, {
-      controllers: [LoginRoutes, OpenDataRoutes],
+      controllers: [AuthTestRoutes, ProbedSessionRoute, OpenDataRoutes],
       module: { apiBaseUrl, apiTimeoutMs: API_TIMEOUT_MS },
     });
     ledger.watchLogger(`${adapter} faults`, h.logger);

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
+import { Controller, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import {
   MemoryWxSessionStore,
@@ -7,45 +7,24 @@ import {
   WxOpenDataExceptionFilter,
   WxOpenDataModule,
   WxPhoneNumber,
-  WxPhoneNumbers,
-  WxSession,
   WxSessionService,
-  WxSessionToken,
   WxShareInfo,
   WxUserInfo,
   WxVerified,
   WxWeRunData,
   type WxOpenDataModuleOptions,
-  type WxSessionInfo,
 } from '../../lib/index.js';
 import { FakeWeChatServer, MiniProgramClient } from '../../lib/testing/index.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { ADAPTERS, startTestApp, type AdapterName } from '../support/nest-app.js';
 import { APP_ID } from '../support/payloads.js';
+import { AuthTestRoutes } from '../support/auth-routes.js';
 
 const APP_SECRET = 'login-suite-app-secret';
 
 @Controller()
 @UseFilters(WxOpenDataExceptionFilter)
 class LoginController {
-  constructor(
-    private readonly sessions: WxSessionService,
-    private readonly phones: WxPhoneNumbers,
-  ) {}
-
-  @Post('auth/login')
-  @HttpCode(200)
-  login(@Body() body: { code: string }) {
-    return this.sessions.login(body.code);
-  }
-
-  @Post('auth/logout')
-  @HttpCode(204)
-  @WxVerified()
-  async logout(@WxSessionToken() token: string) {
-    await this.sessions.revoke(token);
-  }
-
   @Post('me/profile')
   @HttpCode(200)
   @WxVerified(WxUserInfo)
@@ -58,13 +37,6 @@ class LoginController {
   @WxVerified(WxPhoneNumber)
   phone(@WxOpenData() phone: WxPhoneNumber) {
     return phone;
-  }
-
-  @Post('me/phone-code')
-  @HttpCode(200)
-  @WxVerified()
-  phoneByCode(@Body() body: { code: string }, @WxSession() session: WxSessionInfo) {
-    return this.phones.fromCode(body.code, session);
   }
 
   @Post('me/werun')
@@ -101,7 +73,7 @@ async function startHarness(
     adapter,
     {
       imports: [WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, ...options })],
-      controllers: [LoginController],
+      controllers: [AuthTestRoutes, LoginController],
     },
     logger,
   );

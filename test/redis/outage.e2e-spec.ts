@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import {
   RedisWxSessionStore,
@@ -7,7 +7,6 @@ import {
   WxOpenDataExceptionFilter,
   WxOpenDataModule,
   WxSession,
-  WxSessionService,
   WxUserInfo,
   WxVerified,
   type WxSessionInfo,
@@ -17,6 +16,7 @@ import { CapturingLogger } from '../support/capturing-logger.js';
 import { ADAPTERS, startTestApp, type AdapterName } from '../support/nest-app.js';
 import { APP_ID } from '../support/payloads.js';
 import { pause, RedisServerProcess, requireRedis, testNamespace } from './support/redis-harness.js';
+import { AuthTestRoutes } from '../support/auth-routes.js';
 
 /**
  * Failing closed, against a redis-server the test starts on a port of its own (never the
@@ -33,14 +33,6 @@ const RECOVERY_WITHIN_MS = 5_000;
 @Controller()
 @UseFilters(WxOpenDataExceptionFilter)
 class OutageController {
-  constructor(private readonly sessions: WxSessionService) {}
-
-  @Post('auth/login')
-  @HttpCode(200)
-  login(@Body() body: { code: string }) {
-    return this.sessions.login(body.code);
-  }
-
   @Get('me')
   @WxVerified()
   me(@WxSession() session: WxSessionInfo) {
@@ -91,7 +83,7 @@ describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (ad
             },
           }),
         ],
-        controllers: [OutageController],
+        controllers: [AuthTestRoutes, OutageController],
       },
       logger,
     );
@@ -317,7 +309,7 @@ describe('a Redis that is down at start-up', () => {
         imports: [
           WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, sessionStore: store }),
         ],
-        controllers: [OutageController],
+        controllers: [AuthTestRoutes, OutageController],
       },
       logger,
     );

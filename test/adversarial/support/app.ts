@@ -1,26 +1,14 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Post,
-  UseFilters,
-  type INestApplication,
-  type Type,
-} from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, type INestApplication, type Type } from '@nestjs/common';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import {
   WxOpenData,
-  WxOpenDataExceptionFilter,
   WxOpenDataModule,
   WxPhoneNumber,
-  WxPhoneNumbers,
   WxSession,
   WxSessionService,
-  WxSessionToken,
   WxShareInfo,
   WxUserInfo,
   WxVerified,
@@ -124,40 +112,14 @@ export class OpenDataRoutes {
   }
 }
 
-/** Login, logout and the phone-code flow, as the README shows them. */
+/** The session-only route, counted by the probe; login and logout come from AuthTestRoutes. */
 @Controller()
-@UseFilters(WxOpenDataExceptionFilter)
-export class LoginRoutes {
-  constructor(
-    private readonly sessions: WxSessionService,
-    private readonly phones: WxPhoneNumbers,
-  ) {}
-
-  @Post('auth/login')
-  @HttpCode(200)
-  login(@Body() body: { code: string }) {
-    return this.sessions.login(body.code);
-  }
-
-  @Post('auth/logout')
-  @HttpCode(204)
-  @WxVerified()
-  async logout(@WxSessionToken() token: string) {
-    await this.sessions.revoke(token);
-  }
-
+export class ProbedSessionRoute {
   @Get('me')
   @WxVerified()
   me(@WxSession() session: WxSessionInfo) {
     probe.handlerCalls += 1;
     return session;
-  }
-
-  @Post('me/phone-code')
-  @HttpCode(200)
-  @WxVerified()
-  phoneByCode(@Body() body: { code: string }, @WxSession() session: WxSessionInfo) {
-    return this.phones.fromCode(body.code, session);
   }
 }
 

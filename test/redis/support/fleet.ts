@@ -1,15 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import {
   RedisWxSessionStore,
   WxOpenData,
   WxOpenDataExceptionFilter,
   WxOpenDataModule,
-  WxPhoneNumbers,
   WxSession,
-  WxSessionService,
   WxSessionStore,
-  WxSessionToken,
   WxUserInfo,
   WxVerified,
   type WxOpenDataModuleOptions,
@@ -20,6 +17,7 @@ import { CapturingLogger } from '../../support/capturing-logger.js';
 import { startTestApp, type AdapterName } from '../../support/nest-app.js';
 import { APP_ID } from '../../support/payloads.js';
 import { dropNamespace, testNamespace } from './redis-harness.js';
+import { AuthTestRoutes } from '../../support/auth-routes.js';
 
 export const APP_SECRET = 'fleet-suite-app-secret';
 
@@ -27,24 +25,6 @@ export const APP_SECRET = 'fleet-suite-app-secret';
 @Controller()
 @UseFilters(WxOpenDataExceptionFilter)
 export class FleetController {
-  constructor(
-    private readonly sessions: WxSessionService,
-    private readonly phones: WxPhoneNumbers,
-  ) {}
-
-  @Post('auth/login')
-  @HttpCode(200)
-  login(@Body() body: { code: string }) {
-    return this.sessions.login(body.code);
-  }
-
-  @Post('auth/logout')
-  @HttpCode(204)
-  @WxVerified()
-  async logout(@WxSessionToken() token: string) {
-    await this.sessions.revoke(token);
-  }
-
   @Get('me')
   @WxVerified()
   me(@WxSession() session: WxSessionInfo) {
@@ -56,13 +36,6 @@ export class FleetController {
   @WxVerified(WxUserInfo)
   profile(@WxOpenData() info: WxUserInfo) {
     return info;
-  }
-
-  @Post('me/phone-code')
-  @HttpCode(200)
-  @WxVerified()
-  phoneByCode(@Body() body: { code: string }, @WxSession() session: WxSessionInfo) {
-    return this.phones.fromCode(body.code, session);
   }
 }
 
@@ -122,7 +95,7 @@ async function startInstance(adapter: AdapterName, options: WxOpenDataModuleOpti
   const logger = new CapturingLogger();
   const app = await startTestApp(
     adapter,
-    { imports: [WxOpenDataModule.forRoot(options)], controllers: [FleetController] },
+    { imports: [WxOpenDataModule.forRoot(options)], controllers: [AuthTestRoutes, FleetController] },
     logger,
   );
   const server = app.getHttpServer();
