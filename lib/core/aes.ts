@@ -1,6 +1,5 @@
-import type { Decipher } from 'node:crypto';
 import { WxDecryptionError, WxMalformedPayloadError, WxSessionKeyError } from './errors.js';
-import { ecbDecipher } from './key-cache.js';
+import { cbcChain, type CbcChain } from './key-cache.js';
 
 /** AES block size, and the exact size of a WeChat session key and iv. */
 export const AES_BLOCK_BYTES = 16;
@@ -21,7 +20,7 @@ export function decryptAes128Cbc(ciphertext: Uint8Array, key: Uint8Array, iv: Ui
   if (key.length !== AES_BLOCK_BYTES) throw new WxSessionKeyError();
   if (iv.length !== AES_BLOCK_BYTES) throw new WxMalformedPayloadError('iv', 'must decode to 16 bytes');
   if (!isWholeBlocks(ciphertext)) throw new WxDecryptionError();
-  const padded = decryptCbcBlocks(ecbDecipher(key), iv, ciphertext);
+  const padded = decryptCbcBlocks(cbcChain(key), iv, ciphertext);
   const count = pkcs7PaddingLength(padded);
   if (count === 0) throw new WxDecryptionError();
   return padded.subarray(0, padded.length - count);
@@ -33,31 +32,22 @@ export function isWholeBlocks(ciphertext: Uint8Array): boolean {
 }
 
 /**
- * CBC decryption of whole blocks over an ECB decipher without padding: `P[i] = D(C[i]) ⊕ C[i-1]`,
- * `C[-1]` being the iv. The decipher keeps no state between calls on whole blocks, so one per
- * key can serve every payload (see key-cache.ts). Returns the padded plaintext, a new buffer.
+ * CBC decryption of whole blocks with a reusable decipher: `P[i] = D(C[i]) ⊕ C[i-1]`, `C[-1]`
+ * being `iv`. The decipher applies its own chaining state `S` (the last block it was given) to
+ * the first block instead of `iv`, so that block is corrected here (`⊕ S ⊕ iv`); every later block
+ * is already right. The new state is then this ciphertext's last block. Returns the padded
+ * plaintext, a new buffer.
  *
  * @internal
  */
-export function decryptCbcBlocks(ecb: Decipher, iv: Uint8Array, ciphertext: Uint8Array): Buffer {
-  const out = ecb.update(ciphertext);
-  const n = out.length;
-  if (((out.byteOffset | ciphertext.byteOffset | iv.byteOffset) & 3) === 0) {
-    // Aligned (Node's pool and the decipher's output are): four bytes at a time.
-    const o = new Int32Array(out.buffer, out.byteOffset, n >> 2);
-    const c = new Int32Array(ciphertext.buffer, ciphertext.byteOffset, n >> 2);
-    const v = new Int32Array(iv.buffer, iv.byteOffset, 4);
-    o[0] = (o[0] as number) ^ (v[0] as number);
-    o[1] = (o[1] as number) ^ (v[1] as number);
-    o[2] = (o[2] as number) ^ (v[2] as number);
-    o[3] = (o[3] as number) ^ (v[3] as number);
-    for (let i = 4; i < o.length; i++) o[i] = (o[i] as number) ^ (c[i - 4] as number);
-    return out;
+export function decryptCbcBlocks(chain: CbcChain, iv: Uint8Array, ciphertext: Uint8Array): Buffer {
+  const { decipher, state } = chain;
+  const out = decipher.update(ciphertext);
+  for (let i = 0; i < AES_BLOCK_BYTES; i++) {
+    out[i] = (out[i] as number) ^ (state[i] as number) ^ (iv[i] as number);
   }
-  for (let i = 0; i < AES_BLOCK_BYTES; i++) out[i] = (out[i] as number) ^ (iv[i] as number);
-  for (let i = AES_BLOCK_BYTES; i < n; i++) {
-    out[i] = (out[i] as number) ^ (ciphertext[i - AES_BLOCK_BYTES] as number);
-  }
+  const last = ciphertext.length - AES_BLOCK_BYTES;
+  for (let i = 0; i < AES_BLOCK_BYTES; i++) state[i] = ciphertext[last + i] as number;
   return out;
 }
 

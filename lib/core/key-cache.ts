@@ -11,28 +11,41 @@ const SESSION_KEY_BYTES = 16;
 export const SESSION_KEY_CACHE_ENTRIES = 4096;
 
 /**
- * AES-128-ECB deciphers, without padding, by session key (its base64 text, as the session holds
- * it). Building a decipher is most of what one decryption costs (the key schedule and a native
- * object that the garbage collector later has to finalise); an ECB decipher keeps no state between
- * calls of `update` on whole blocks, so one per key serves every payload of that key, and CBC is
- * chained in JavaScript (see aes.ts). Insertion order is kept (a Map): when full, the oldest entry
- * goes first. Entries leave when the session layer calls {@link forgetSessionKey}.
+ * A reusable AES-128-CBC decipher of one key, without padding, and the chaining state it holds:
+ * after `update` on whole blocks, OpenSSL keeps the last ciphertext block as the iv of the next
+ * call. Knowing that state, the next payload's own iv is applied by fixing its first plaintext
+ * block (see `decryptCbcBlocks` in aes.ts): every later block is chained natively.
+ *
+ * @internal
  */
-const deciphers = new Map<string, Decipher>();
+export interface CbcChain {
+  readonly decipher: Decipher;
+  /** The iv the decipher will apply to the next block it is given. */
+  readonly state: Buffer;
+}
 
 /**
- * The ECB decipher of `sessionKey`, from the cache or built now; `undefined` when the key is not
+ * Deciphers by session key (its base64 text, as the session holds it). Building a decipher is most
+ * of what one decryption costs (the key schedule, and a native object that the garbage collector
+ * later has to finalise), so one per key serves every payload of that key. Insertion order is kept
+ * (a Map): when full, the oldest entry goes first. Entries leave when the session layer calls
+ * {@link forgetSessionKey}.
+ */
+const deciphers = new Map<string, CbcChain>();
+
+/**
+ * The decipher of `sessionKey`, from the cache or built now; `undefined` when the key is not
  * canonical base64 of 16 bytes (such a key is never cached).
  *
  * @internal
  */
-export function sessionKeyDecipher(sessionKey: unknown): Decipher | undefined {
+export function sessionKeyDecipher(sessionKey: unknown): CbcChain | undefined {
   if (typeof sessionKey !== 'string') return undefined;
   const cached = deciphers.get(sessionKey);
   if (cached !== undefined) return cached;
   const key = decodeStrictBase64(sessionKey);
   if (key === undefined || key.length !== SESSION_KEY_BYTES) return undefined;
-  const decipher = ecbDecipher(key);
+  const decipher = cbcChain(key);
   if (deciphers.size >= SESSION_KEY_CACHE_ENTRIES) {
     const oldest = deciphers.keys().next();
     if (oldest.done !== true) deciphers.delete(oldest.value);
@@ -42,13 +55,14 @@ export function sessionKeyDecipher(sessionKey: unknown): Decipher | undefined {
 }
 
 /**
- * An AES-128-ECB decipher of `key` without padding: `update` on whole blocks returns them all
- * at once and keeps nothing back.
+ * A new AES-128-CBC decipher of `key` without padding (`update` on whole blocks returns them all
+ * at once and keeps nothing back), its chaining state the zero block.
  *
  * @internal
  */
-export function ecbDecipher(key: Uint8Array): Decipher {
-  return createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+export function cbcChain(key: Uint8Array): CbcChain {
+  const state = Buffer.alloc(SESSION_KEY_BYTES);
+  return { decipher: createDecipheriv('aes-128-cbc', key, state).setAutoPadding(false), state };
 }
 
 /**
