@@ -42,6 +42,10 @@ const ERROR = 21;
 const IN_OBJECT = 1;
 const IN_ARRAY = 2;
 
+/** A backslash or a control character: where string content cannot be skipped to the next quote. */
+// eslint-disable-next-line no-control-regex
+const ESCAPE_OR_CONTROL = /[\\\u0000-\u001f]/;
+
 /** The open containers of the scan in progress: one for all scans, which never interleave. */
 const stack = new Uint8Array(MAX_DEPTH);
 
@@ -57,6 +61,7 @@ const isHex = (c: number): boolean => isDigit(c) || ((c | 0x20) >= 0x61 && (c | 
  * @internal
  */
 export function scanJsonObject(text: string): number {
+  const plain = !ESCAPE_OR_CONTROL.test(text);
   const n = text.length;
   let state = VALUE;
   let depth = 0;
@@ -82,7 +87,11 @@ export function scanJsonObject(text: string): number {
           if (inKey) keyEscaped = true;
           state = ESCAPE;
         } else if (c < 0x20) state = ERROR;
-        else {
+        else if (plain) {
+          // No escape and no control character anywhere: the string ends at the next quote.
+          const quote = text.indexOf('"', i + 1);
+          i = (quote < 0 ? n : quote) - 1;
+        } else {
           // Most of a payload is string content: skip it in a tight loop, not one switch per character.
           while (i + 1 < n) {
             const d = text.charCodeAt(i + 1);
@@ -224,6 +233,8 @@ export function countParsedKeys(value: unknown): number {
     return count;
   }
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) count += 1 + countParsedKeys(record[key]);
+  // for-in, not Object.keys: no array per object. A parsed object's prototype is Object.prototype;
+  // were it polluted with enumerable keys, they would count here and the payload be refused.
+  for (const key in record) count += 1 + countParsedKeys(record[key]);
   return count;
 }
