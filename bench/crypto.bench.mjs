@@ -10,7 +10,7 @@ import {
   WxUserInfo,
 } from 'nestjs-wx-open-data';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
-import { measureRounds, pairedRatio } from './measure.mjs';
+import { measureRounds, pairedRatio, roundRatios, spread } from './measure.mjs';
 import { peerCases, peerVersions } from './peers.mjs';
 
 const APP_ID = 'wx0123456789abcdef';
@@ -90,8 +90,9 @@ export async function runCryptoBench(options) {
   const fixture = userInfoFixture();
   const cases = { ...cryptoCases(fixture), ...peerCases(fixture) };
   await checkCases(cases, fixture);
-  const { ns, samples } = await measureRounds(cases, options);
+  const { ns, samples, spreads } = await measureRounds(cases, options);
   const best = PEERS.reduce((a, b) => (ns[b] < ns[a] ? b : a));
+  const ratioSpread = (a, b) => spread(roundRatios(samples[a], samples[b]));
   return {
     plaintextBytes: fixture.plaintextBytes,
     ns_per_op: ns,
@@ -101,10 +102,45 @@ export async function runCryptoBench(options) {
     full_vs_crypto: pairedRatio(samples.full, samples.crypto),
     crypto_vs_best_peer: pairedRatio(samples.crypto, samples[best]),
     crypto_vs_peer: Object.fromEntries(PEERS.map((p) => [p, pairedRatio(samples.crypto, samples[p])])),
+    spread: {
+      ns_per_op: spreads,
+      crypto_vs_raw: ratioSpread('crypto', 'raw'),
+      full_vs_crypto: ratioSpread('full', 'crypto'),
+      crypto_vs_best_peer: ratioSpread('crypto', best),
+    },
   };
 }
 
+/**
+ * The spread of each case and ratio over the rounds, as a Markdown table: a figure whose min and
+ * max lie far apart was not stable in this run, whatever its median says.
+ */
+export function formatCryptoSpread(result) {
+  const n = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
+  const rows = [
+    ...Object.entries(result.spread.ns_per_op).map(([name, s]) => [`${name} ns/op`, s]),
+    ...['crypto_vs_raw', 'full_vs_crypto', 'crypto_vs_best_peer'].map((name) => [name, result.spread[name]]),
+  ];
+  return [
+    '| over the rounds | min | median | max | max ÷ min |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      ([name, s]) =>
+        `| ${name} | ${n(s.min)} | ${n(s.median)} | ${n(s.max)} | ${(s.max / s.min).toFixed(2)} |`,
+    ),
+  ].join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await runCryptoBench());
+  const { loadavg } = await import('node:os');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const loadBefore = load();
+  const result = await runCryptoBench();
+  console.log(result);
+  console.log(formatCryptoSpread(result));
+  console.log(`load average before: ${loadBefore}; after: ${load()}`);
   process.exit(0);
 }

@@ -20,36 +20,6 @@ function exposeGc() {
   return runInNewContext('gc');
 }
 
-/** Runs `fn` until `minMs` have passed, returning ns per call. */
-function timeBatch(fn, minMs) {
-  gc();
-  let iterations = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(minMs) * 1_000_000n;
-  let now = start;
-  while (now < deadline) {
-    for (let i = 0; i < 100; i++) fn();
-    iterations += 100;
-    now = process.hrtime.bigint();
-  }
-  return Number(now - start) / iterations;
-}
-
-/** The async twin of {@link timeBatch}: each call is awaited before the next starts. */
-async function timeBatchAsync(fn, minMs) {
-  gc();
-  let iterations = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(minMs) * 1_000_000n;
-  let now = start;
-  while (now < deadline) {
-    for (let i = 0; i < 100; i++) await fn();
-    iterations += 100;
-    now = process.hrtime.bigint();
-  }
-  return Number(now - start) / iterations;
-}
-
 export const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -57,47 +27,74 @@ export const median = (values) => {
 };
 
 /**
- * Measures every case in interleaved rounds (each round times each case once) and returns the
- * median ns/op of each: drift and background load hit all cases alike.
+ * The timing loop of one case, compiled for that case alone. One loop shared by every case has
+ * one call site `fn()` for all of them: V8 inlines whichever case it optimises the loop for first,
+ * then deoptimises it ("wrong call target") when the next case runs, and settles on a megamorphic
+ * call. Which case ends up inlined depends on when the optimiser ran, so the same commit gave
+ * different figures from one run to the next (issue 16: 9.7-12.9 µs for ours, `crypto_vs_raw`
+ * 2.29 in one run and 5.34 in the next). A loop of its own per case (its own source text, hence
+ * its own feedback) keeps each call site monomorphic in every run.
  */
-export function measure(cases, { rounds = 15, batchMs = 60, warmupMs = 300 } = {}) {
-  for (const fn of Object.values(cases)) timeBatch(fn, warmupMs);
-  const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, fn] of Object.entries(cases)) samples[name].push(timeBatch(fn, batchMs));
-  }
-  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+function caseTimer(name, fn, isAsync) {
+  const body = `
+    return ${isAsync ? 'async ' : ''}function timeCase(minMs) {
+      gc();
+      let iterations = 0;
+      const start = process.hrtime.bigint();
+      const deadline = start + BigInt(minMs) * 1000000n;
+      let now = start;
+      while (now < deadline) {
+        for (let i = 0; i < 100; i++) ${isAsync ? 'await ' : ''}fn();
+        iterations += 100;
+        now = process.hrtime.bigint();
+      }
+      return Number(now - start) / iterations;
+    }; // ${JSON.stringify(name)}: distinct source text, so V8's compilation cache shares nothing`;
+  return new Function('fn', 'gc', body)(fn, gc);
 }
 
+/** min, median and max of `values`: how far a figure moved from round to round. */
+export const spread = (values) => ({
+  min: Math.min(...values),
+  median: median(values),
+  max: Math.max(...values),
+});
+
 /**
- * Like {@link measure}, but a case may also be `{ fn, async: true }`: a promise-returning call,
- * awaited each time (the way such an API is used). Each round runs the cases in a rotated order,
- * so no case always follows the same neighbour. Returns the median ns/op of each case and every
- * round's samples, for {@link pairedRatio}.
+ * Measures every case in interleaved rounds (each round times each case once). A case is a
+ * function or `{ fn, async: true }`: a promise-returning call, awaited each time (the way such an
+ * API is used). Each case is timed by a loop of its own (see
+ * {@link caseTimer}), and each round runs the cases in a rotated order, so no case always follows
+ * the same neighbour. Returns the median ns/op of each case, every round's samples (for
+ * {@link pairedRatio}) and each case's spread over the rounds.
  */
 export async function measureRounds(cases, { rounds = 15, batchMs = 60, warmupMs = 300 } = {}) {
-  const entries = Object.entries(cases).map(([name, c]) =>
-    typeof c === 'function' ? [name, c, false] : [name, c.fn, c.async === true],
-  );
-  const time = (fn, isAsync, ms) => (isAsync ? timeBatchAsync(fn, ms) : timeBatch(fn, ms));
-  for (const [, fn, isAsync] of entries) await time(fn, isAsync, warmupMs);
+  const entries = Object.entries(cases).map(([name, c]) => {
+    const isAsync = typeof c !== 'function' && c.async === true;
+    return [name, caseTimer(name, typeof c === 'function' ? c : c.fn, isAsync)];
+  });
+  for (const [, time] of entries) await time(warmupMs);
   const samples = Object.fromEntries(entries.map(([name]) => [name, []]));
   for (let round = 0; round < rounds; round++) {
     const shift = round % entries.length;
-    for (const [name, fn, isAsync] of [...entries.slice(shift), ...entries.slice(0, shift)]) {
-      samples[name].push(await time(fn, isAsync, batchMs));
+    for (const [name, time] of [...entries.slice(shift), ...entries.slice(0, shift)]) {
+      samples[name].push(await time(batchMs));
     }
   }
   const ns = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
-  return { ns, samples };
+  const spreads = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, spread(values)]));
+  return { ns, samples, spreads };
 }
 
+/** The per-round ratios a / b: the two batches of one round ran within milliseconds of each other. */
+export const roundRatios = (a, b) => a.map((value, round) => value / b[round]);
+
 /**
- * The ratio a / b as the median of the per-round ratios: the two batches of one round ran within
- * milliseconds of each other, so load that comes and goes cancels out of each round's ratio.
+ * The ratio a / b as the median of the per-round ratios: load that comes and goes cancels out
+ * of each round's ratio.
  */
 export function pairedRatio(a, b) {
-  return median(a.map((value, round) => value / b[round]));
+  return median(roundRatios(a, b));
 }
 
 /** A short description of this machine, for the figures to be read against. */

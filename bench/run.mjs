@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runCryptoBench } from './crypto.bench.mjs';
+import { formatCryptoSpread, runCryptoBench } from './crypto.bench.mjs';
 import { runHttpBench } from './http.bench.mjs';
 import { machine } from './measure.mjs';
 import { runMemoryBench } from './memory.bench.mjs';
@@ -175,6 +175,7 @@ const results = {
     best_peer: crypto.best_peer,
     crypto_vs_peer: crypto.crypto_vs_peer,
     peer_versions: crypto.peer_versions,
+    spread: crypto.spread,
   },
   http,
   memory,
@@ -189,6 +190,7 @@ for (const [name, target] of Object.entries(targets)) {
 
 const fmt = (n) => (typeof n === 'number' ? n.toFixed(n < 10 ? 2 : 0) : 'n/a');
 console.log(`\nuser-info payload: ${crypto.plaintextBytes} bytes of plaintext\n`);
+console.log(`${formatCryptoSpread(crypto)}\n`);
 console.log('| case | ns/op |');
 console.log('| --- | ---: |');
 console.log(`| (1) raw limit: createDecipheriv + update + final | ${fmt(crypto.ns_per_op.raw)} |`);

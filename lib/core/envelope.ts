@@ -1,4 +1,5 @@
 import { WxMalformedPayloadError } from './errors.js';
+import { isWellFormedText } from './signature.js';
 
 /**
  * Size limits of the envelope fields, in characters. Genuine open data stays far below them
@@ -37,12 +38,20 @@ export interface WxEncryptedEnvelope {
 /**
  * Reads `rawData` + `signature` from a request body: `undefined` when neither is there.
  *
- * @throws {@link WxMalformedPayloadError} when only one is there, or one is not a string or too long
+ * @throws {@link WxMalformedPayloadError} when only one is there, or one is not a string or too
+ *   long, or `rawData` is not well-formed UTF-16 (a lone surrogate): refused before any key is used
  * @public
  */
 export function readSignedRawData(body: unknown): WxSignedRawData | undefined {
   const pair = readPair(body, 'rawData', 'signature');
-  return pair && { rawData: pair[0], signature: pair[1] };
+  if (pair === undefined) return undefined;
+  if (!isWellFormedText(pair[0])) {
+    throw new WxMalformedPayloadError(
+      'rawData',
+      'must be well-formed text (a lone surrogate has no UTF-8 form): send wx.getUserInfo’s rawData unchanged',
+    );
+  }
+  return { rawData: pair[0], signature: pair[1] };
 }
 
 /**

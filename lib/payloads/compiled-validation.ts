@@ -50,12 +50,76 @@ class NotCompiled extends Error {}
 
 const plansByClass = new WeakMap<object, Map<string | undefined, ClassPlan | null>>();
 
+/** The code of the one warning emitted when the plan is switched off. */
+export const VALIDATION_FALLBACK_WARNING = 'WX_OPEN_DATA_VALIDATION_FALLBACK';
+
+/**
+ * Whether this class-validator has the private engine the plan reads: the metadata storage's
+ * five-argument `getTargetValidationMetadatas`, `groupByPropertyName` and
+ * `getTargetValidatorConstraints`, constraint metadata exposing `instance`, and the
+ * `ValidationTypes` it sorts by. Tested against 0.14.0 and the newest 0.15 in CI. When a release
+ * changes any of it, the plan is switched off for the process: every DTO then goes through
+ * `validateSync` itself (same verdicts, slower), and a Node process warning says so once.
+ * Decided on first use, not at import, so a test can alter the storage first.
+ */
+let engine: 'unknown' | 'compiled' | 'validateSync' = 'unknown';
+
+function compiledEngineAvailable(): boolean {
+  if (engine === 'unknown') {
+    const missing = missingInternals();
+    if (missing.length === 0) engine = 'compiled';
+    else switchToValidateSync(missing);
+  }
+  return engine === 'compiled';
+}
+
+/** Switches the plan off for the process, and says so once. */
+function switchToValidateSync(missing: readonly string[]): void {
+  if (engine === 'validateSync') return;
+  engine = 'validateSync';
+  // A process warning, not a framework logger: this layer knows nothing of Nest. Node prints it
+  // to stderr, and apps can route it (process.on('warning')) or silence it (--no-warnings).
+  process.emitWarning(
+    `the installed class-validator lacks what nestjs-wx-open-data's compiled validation reads ` +
+      `(${missing.join(', ')}): DTOs are validated by validateSync instead, with the same verdicts ` +
+      'but slower. Use a class-validator in the peer range (^0.14.0 || ^0.15.0) or a newer ' +
+      'nestjs-wx-open-data.',
+    { code: VALIDATION_FALLBACK_WARNING },
+  );
+}
+
+/** The class-validator internals the plan needs that this version does not have. */
+function missingInternals(): string[] {
+  const storage = getMetadataStorage() as unknown as Record<string, unknown>;
+  const missing: string[] = [];
+  const method = (name: string, minArity: number): void => {
+    const fn = storage[name];
+    if (typeof fn !== 'function' || fn.length < minArity) missing.push(`MetadataStorage.${name}`);
+  };
+  method('getTargetValidationMetadatas', 5);
+  method('groupByPropertyName', 1);
+  method('getTargetValidatorConstraints', 1);
+  const types = ValidationTypes as unknown as Record<string, unknown>;
+  for (const name of [
+    'CUSTOM_VALIDATION',
+    'NESTED_VALIDATION',
+    'PROMISE_VALIDATION',
+    'CONDITIONAL_VALIDATION',
+    'WHITELIST',
+    'IS_DEFINED',
+  ]) {
+    if (typeof types[name] !== 'string') missing.push(`ValidationTypes.${name}`);
+  }
+  return missing;
+}
+
 /**
  * Validates `instance` like `validateSync(instance, { whitelist: true, forbidUnknownValues: true })`
  * (stripping undeclared properties in place), or returns `undefined` when a class it reaches uses
  * a feature that is not compiled.
  */
 export function validateCompiled(instance: object): CompiledValidationResult | undefined {
+  if (!compiledEngineAvailable()) return undefined;
   const paths: string[] = [];
   try {
     const failed = validateObject(instance, undefined, '', paths);
@@ -66,12 +130,17 @@ export function validateCompiled(instance: object): CompiledValidationResult | u
   }
 }
 
-/** The properties `type` declares a rule for (what whitelisting keeps). */
-export function declaredProperties(type: object): ReadonlySet<string> {
+/**
+ * The properties `type` declares a rule for (what whitelisting keeps), or `undefined` when the
+ * compiled plan is switched off (the caller then asks `validateSync`'s whitelisting).
+ */
+export function declaredProperties(type: object): ReadonlySet<string> | undefined {
+  if (!compiledEngineAvailable()) return undefined;
   try {
     return planFor(type, undefined).known;
   } catch (error) {
     if (!(error instanceof NotCompiled)) throw error;
+    if (engine === 'validateSync') return undefined;
     const metadatas = getMetadataStorage().getTargetValidationMetadatas(type as () => void, '', false, false);
     return new Set(metadatas.map((m) => m.propertyName));
   }
@@ -103,6 +172,7 @@ function compilePlan(target: object, schema: string | undefined): ClassPlan | nu
   );
   if (metadatas.some((m) => m.type === ValidationTypes.PROMISE_VALIDATION)) return null;
   const grouped = storage.groupByPropertyName(metadatas);
+  let instancesReadable = true;
   const checks = (list: ValidationMetadata[]): ConstraintCheck[] =>
     list.map((metadata) => ({
       metadata,
@@ -110,7 +180,11 @@ function compilePlan(target: object, schema: string | undefined): ClassPlan | nu
       validators: storage
         .getTargetValidatorConstraints(metadata.constraintCls)
         .filter((constraint) => !constraint.async)
-        .map((constraint) => constraint.instance),
+        .map((constraint) => {
+          const instance = (constraint as { instance?: ConstraintCheck['validators'][number] }).instance;
+          if (typeof instance?.validate !== 'function') instancesReadable = false;
+          return instance as ConstraintCheck['validators'][number];
+        }),
     }));
   const properties = Object.entries(grouped).map(([name, list]): PropertyPlan => {
     const rest = list.filter(
@@ -124,6 +198,10 @@ function compilePlan(target: object, schema: string | undefined): ClassPlan | nu
       conditional: rest.filter((m) => m.type === ValidationTypes.CONDITIONAL_VALIDATION),
     };
   });
+  if (!instancesReadable) {
+    switchToValidateSync(['ConstraintMetadata.instance']);
+    throw new NotCompiled();
+  }
   return {
     empty: metadatas.length === 0,
     known: new Set(properties.filter((p) => grouped[p.name]?.length).map((p) => p.name)),

@@ -32,9 +32,9 @@ const LEADING_IDENTITY_KEYS = new Set(['openId', 'unionId']);
  */
 export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plain: object): T {
   const [first] = Object.keys(plain);
-  if (first !== undefined && !LEADING_IDENTITY_KEYS.has(first) && !declaredProperties(type).has(first)) {
-    throw new WxPayloadValidationError(['(first property: not declared)']);
-  }
+  const checkFirst = first !== undefined && !LEADING_IDENTITY_KEYS.has(first);
+  const declared = checkFirst ? declaredProperties(type) : undefined;
+  if (checkFirst && declared !== undefined && !declared.has(first)) throw undeclaredFirstProperty();
   const instance = plainToInstance(type, plain);
   const compiled = validateCompiled(instance);
   if (compiled !== undefined) {
@@ -42,9 +42,15 @@ export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plai
     return instance;
   }
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
+  // Without the compiled plan's list of declared properties, whitelisting tells: it strips the rest.
+  if (checkFirst && declared === undefined && !Object.hasOwn(instance, first))
+    throw undeclaredFirstProperty();
   if (errors.length > 0) throw new WxPayloadValidationError(failingPaths(errors));
   return instance;
 }
+
+const undeclaredFirstProperty = (): WxPayloadValidationError =>
+  new WxPayloadValidationError(['(first property: not declared)']);
 
 function failingPaths(errors: readonly ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {

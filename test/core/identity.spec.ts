@@ -90,11 +90,10 @@ describe('checkOpenDataIdentity', () => {
     expectIdentityMismatch({ unionId }, withUnion, 'unionId');
   });
 
-  it('does not compare a unionId the session does not know', () => {
-    expect(() =>
-      checkOpenDataIdentity({ openId: OPENID, unionId: OTHER_UNIONID }, withoutUnion),
-    ).not.toThrow();
-    expect(() => checkOpenDataIdentity({ unionId: UNIONID }, withoutUnion)).not.toThrow();
+  it('refuses any unionId when the session has none (it could be a renamed, partly chosen openId)', () => {
+    expectIdentityMismatch({ openId: OPENID, unionId: OTHER_UNIONID }, withoutUnion, 'unionId');
+    expectIdentityMismatch({ unionId: UNIONID }, withoutUnion, 'unionId');
+    expect(() => checkOpenDataIdentity({ openId: OPENID }, withoutUnion)).not.toThrow();
   });
 
   it('reports openId first when both ids are forged', () => {

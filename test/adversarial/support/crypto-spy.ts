@@ -11,14 +11,17 @@ export interface TimingSafeEqualCall {
 
 /** What the library asked of `node:crypto` since the spy was installed. */
 export interface CryptoCalls {
-  /** `createDecipheriv` calls: the decipher was built, so decoding let the input through. */
+  /**
+   * Decipher runs (`update` calls on a decipher from `createDecipheriv`): decoding let the input
+   * through to the cipher. Runs, not constructions: the library keeps a decipher per session key.
+   */
   deciphers: number;
   timingSafeEqual: TimingSafeEqualCall[];
 }
 
 /**
- * Replaces `node:crypto` for every module imported afterwards by a pass-through that counts
- * `createDecipheriv` calls and records the argument sizes of `timingSafeEqual`.
+ * Replaces `node:crypto` for every module imported afterwards by a pass-through that counts the
+ * runs of the deciphers `createDecipheriv` builds and records the argument sizes of `timingSafeEqual`.
  *
  * Why a module mock: the library imports `createDecipheriv` and `timingSafeEqual` as ESM named
  * bindings, which `jest.spyOn` cannot replace (module namespaces are sealed). A wrapper module
@@ -32,8 +35,13 @@ export function installCryptoSpy(): CryptoCalls {
   const realDecipher = actualCrypto.createDecipheriv as (...args: unknown[]) => unknown;
   const realTimingSafeEqual = actualCrypto.timingSafeEqual;
   const createDecipheriv = (...args: unknown[]): unknown => {
-    calls.deciphers += 1;
-    return realDecipher(...args);
+    const decipher = realDecipher(...args) as { update: (...updateArgs: unknown[]) => unknown };
+    const update = decipher.update.bind(decipher);
+    decipher.update = (...updateArgs: unknown[]): unknown => {
+      calls.deciphers += 1;
+      return update(...updateArgs);
+    };
+    return decipher;
   };
   const timingSafeEqual = (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView): boolean => {
     const result = realTimingSafeEqual(a, b);
