@@ -45,8 +45,11 @@ export interface RedisWxSessionStoreOptions {
    */
   namespace?: string;
   /**
-   * How long one store operation may take before the request is refused with a 503, in
-   * milliseconds: the bound on how long a stalled Redis can hold a request. Default 150.
+   * How long Redis may stay silent, in milliseconds, while store operations wait on it, before
+   * the store counts it as unavailable: waiting requests are refused with a 503 and later ones at
+   * once until a probe sees Redis back. The bound on how long a stalled Redis holds a request.
+   * Silence, not one operation's age: a healthy Redis under load answers a long queue in order,
+   * and time this process spent busy elsewhere is not counted. Default 150.
    */
   commandTimeoutMs?: number;
   /** How long `connect()` waits for a connection, in milliseconds. Default 2000. */
