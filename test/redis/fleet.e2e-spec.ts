@@ -1,21 +1,34 @@
 import { jest } from '@jest/globals';
 import { RedisWxSessionStore, WX_OPEN_DATA_REJECTED_BODY } from '../../lib/index.js';
 import { MiniProgramClient } from '../../lib/testing/index.js';
-import { ADAPTERS } from '../support/nest-app.js';
+import { ADAPTERS, type AdapterName } from '../support/nest-app.js';
 import { APP_ID } from '../support/payloads.js';
-import { APP_SECRET, startFleet, type Fleet } from './support/fleet.js';
+import { APP_SECRET, redisFleet, startFleet, type Fleet, type FleetBackend } from './support/fleet.js';
 import { REDIS_URL, requireRedis } from './support/redis-harness.js';
 
 /**
  * Several instances, one truth: two separate Nest apps, each with its own Redis connection, on
  * one Redis. What one instance does to a session, every other sees at once.
  */
-describe.each(ADAPTERS)('a fleet of two instances on one Redis (%s)', (adapter) => {
+/**
+ * Each adapter on node-redis, and ioredis (connections handed over) on one adapter: what the
+ * fleet shares is the store's, the same on both clients.
+ */
+const CASES: Array<[AdapterName, string, FleetBackend]> = [
+  ...ADAPTERS.map((adapter): [AdapterName, string, FleetBackend] => [
+    adapter,
+    'node-redis',
+    redisFleet('node-redis', REDIS_URL),
+  ]),
+  ['fastify', 'ioredis', redisFleet('ioredis', REDIS_URL)],
+];
+
+describe.each(CASES)('a fleet of two instances on one Redis (%s, %s)', (adapter, _client, backend) => {
   let fleet: Fleet;
 
   beforeAll(async () => {
     await requireRedis();
-    fleet = await startFleet(adapter, REDIS_URL);
+    fleet = await startFleet(adapter, backend);
   });
 
   afterAll(async () => {
@@ -138,12 +151,12 @@ describe.each(ADAPTERS)('a fleet of two instances on one Redis (%s)', (adapter) 
   });
 });
 
-describe.each(ADAPTERS)("the fleet's access token (%s)", (adapter) => {
+describe.each(CASES)("the fleet's access token (%s, %s)", (adapter, _client, backend) => {
   let fleet: Fleet;
 
   beforeAll(async () => {
     await requireRedis();
-    fleet = await startFleet(adapter, REDIS_URL);
+    fleet = await startFleet(adapter, backend);
   });
 
   afterAll(async () => {

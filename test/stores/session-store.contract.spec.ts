@@ -18,6 +18,13 @@ import {
   requireRedis,
   testNamespace,
 } from '../redis/support/redis-harness.js';
+import {
+  REDIS_CLIENTS,
+  storeConnection,
+  type RedisClientName,
+  type RedisTopology,
+  type StoreConnection,
+} from '../redis/support/clients.js';
 
 /**
  * The WxSessionStore contract, run against every store the library ships: what the Nest layer
@@ -39,72 +46,69 @@ function memoryKit(): StoreKit {
   };
 }
 
-function redisKit(): StoreKit {
-  const namespace = testNamespace('contract');
-  const opened: RedisWxSessionStore[] = [];
-  return {
-    open: async () => {
-      const store = new RedisWxSessionStore({ url: REDIS_URL, namespace });
-      opened.push(store);
-      await store.connect();
-      return store;
-    },
-    cleanup: async () => {
-      await Promise.all(opened.map((store) => store.close()));
-      await dropNamespace(namespace);
-    },
+/**
+ * A Redis store on `topology`, through `client`: node-redis connections the store opens itself,
+ * or ioredis connections handed to it (see test/redis/support/clients.ts). Each `open()` is a
+ * store with a connection of its own, on one namespace.
+ */
+function redisKit(
+  client: RedisClientName,
+  label: string,
+  topology: () => Promise<{ topology: RedisTopology; stop?(): Promise<void> }>,
+): () => StoreKit {
+  return () => {
+    const namespace = testNamespace(label);
+    let started: ReturnType<typeof topology> | undefined;
+    const opened: Array<{ store: RedisWxSessionStore; connection: StoreConnection }> = [];
+    return {
+      open: async () => {
+        const connection = storeConnection(client, (await (started ??= topology())).topology);
+        const store = new RedisWxSessionStore({ ...connection.options, namespace });
+        opened.push({ store, connection });
+        await store.connect();
+        return store;
+      },
+      cleanup: async () => {
+        await Promise.all(opened.map(({ store }) => store.close()));
+        await Promise.all(opened.map(({ connection }) => connection.close()));
+        const running = await started?.catch(() => undefined);
+        if (running?.stop === undefined) await dropNamespace(namespace);
+        else await running.stop();
+      },
+    };
   };
 }
+
+/** The machine's Redis. */
+const single = (): Promise<{ topology: RedisTopology }> =>
+  Promise.resolve({ topology: { kind: 'single', url: REDIS_URL } });
 
 /**
  * A Redis Cluster of three masters the suite starts itself: sessions and users' keys land in
  * different slots, so the store reads them in two steps, and the failure counter and its session
  * share a hash tag.
  */
-function clusterKit(): StoreKit {
-  const namespace = testNamespace('contract-cluster');
-  let cluster: Promise<RedisClusterProcesses> | undefined;
-  const opened: RedisWxSessionStore[] = [];
-  return {
-    open: async () => {
-      const nodes = await (cluster ??= RedisClusterProcesses.start());
-      const store = new RedisWxSessionStore({ redisOptions: { rootNodes: nodes.rootNodes }, namespace });
-      opened.push(store);
-      await store.connect();
-      return store;
-    },
-    cleanup: async () => {
-      await Promise.all(opened.map((store) => store.close()));
-      await (await cluster?.catch(() => undefined))?.stop();
-    },
-  };
-}
+const cluster = async (): Promise<{ topology: RedisTopology; stop(): Promise<void> }> => {
+  const nodes = await RedisClusterProcesses.start();
+  return { topology: { kind: 'cluster', rootNodes: nodes.rootNodes }, stop: () => nodes.stop() };
+};
 
 /** A master watched by a Sentinel the suite starts itself; the store finds the master through it. */
-function sentinelKit(): StoreKit {
-  const namespace = testNamespace('contract-sentinel');
-  let topology: Promise<RedisSentinelProcesses> | undefined;
-  const opened: RedisWxSessionStore[] = [];
-  return {
-    open: async () => {
-      const sentinel = await (topology ??= RedisSentinelProcesses.start());
-      const store = new RedisWxSessionStore({ redisOptions: sentinel.options, namespace });
-      opened.push(store);
-      await store.connect();
-      return store;
-    },
-    cleanup: async () => {
-      await Promise.all(opened.map((store) => store.close()));
-      await (await topology?.catch(() => undefined))?.stop();
-    },
-  };
-}
+const sentinel = async (): Promise<{ topology: RedisTopology; stop(): Promise<void> }> => {
+  const processes = await RedisSentinelProcesses.start();
+  return { topology: { kind: 'sentinel', ...processes.options }, stop: () => processes.stop() };
+};
 
 const KITS: Array<[string, () => StoreKit]> = [
   ['MemoryWxSessionStore', memoryKit],
-  ['RedisWxSessionStore', redisKit],
-  ['RedisWxSessionStore on a Redis Cluster', clusterKit],
-  ['RedisWxSessionStore through Redis Sentinel', sentinelKit],
+  ...REDIS_CLIENTS.flatMap((client): Array<[string, () => StoreKit]> => [
+    [`RedisWxSessionStore (${client})`, redisKit(client, 'contract', single)],
+    [`RedisWxSessionStore on a Redis Cluster (${client})`, redisKit(client, 'contract-cluster', cluster)],
+    [
+      `RedisWxSessionStore through Redis Sentinel (${client})`,
+      redisKit(client, 'contract-sentinel', sentinel),
+    ],
+  ]),
 ];
 
 const APP = 'wx0123456789abcdef';

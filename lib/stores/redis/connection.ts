@@ -14,7 +14,8 @@ export interface RedisScriptArguments {
 
 /**
  * The part of a node-redis client, cluster or sentinel the store uses. All three offer it; the
- * cluster routes each command by its first key.
+ * cluster routes each command by its first key. ioredis connections are seen through the same
+ * calls (see `IoRedisCommands`).
  *
  * @internal
  */
@@ -360,8 +361,13 @@ export class RedisConnection {
 
   private borrowedClient(source: RedisConnectionSource): RedisCommands | undefined {
     if (source.kind === 'client') {
+      if (source.library === 'ioredis') {
+        const client = new IoRedisCommands(source.client as IoRedis);
+        this.cluster = client.isCluster;
+        return client;
+      }
       this.cluster = looksLikeCluster(source.client);
-      return source.client as unknown as RedisCommands;
+      return source.client as RedisCommands;
     }
     if (source.kind === 'keyv') {
       const adapter = keyvRedisOf(source.keyv);
@@ -399,7 +405,8 @@ export class RedisConnection {
   }
 
   private isConnected(client: RedisCommands): boolean {
-    return this.cluster ? client.isOpen : (client.isReady ?? client.isOpen);
+    // node-redis clusters have no isReady; their isOpen is theirs.
+    return client.isReady ?? client.isOpen;
   }
 
   private markDown(reason: WxSessionStoreFailure): void {
@@ -472,16 +479,113 @@ function looksLikeCluster(client: object): boolean {
   return 'slots' in client && 'masters' in client;
 }
 
+/** node-redis's error replies (`ErrorReply` and subclasses) and ioredis's (`ReplyError`). */
+const ERROR_REPLY_CLASSES = new Set(['ErrorReply', 'ReplyError']);
+
 /**
- * Whether `error` is an error reply of the server (node-redis's `ErrorReply` and subclasses),
- * found by name along the prototype chain: the class may come from another copy of the module.
+ * Whether `error` is an error reply of the server, found by class name along the prototype chain:
+ * the class may come from another copy of either library.
  */
 function isErrorReply(error: unknown): boolean {
   for (let proto: unknown = error; proto !== null && typeof proto === 'object';) {
-    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === 'ErrorReply') return true;
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && ERROR_REPLY_CLASSES.has(name)) return true;
     proto = Object.getPrototypeOf(proto);
   }
   return false;
+}
+
+/** The calls the store makes of an ioredis client or Cluster (checked by `redisClientLibrary`). */
+interface IoRedis {
+  readonly status: string;
+  readonly isCluster?: boolean;
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string, ...options: Array<string | number>): Promise<unknown>;
+  del(...keys: string[]): Promise<unknown>;
+  evalsha(sha1: string, numberOfKeys: number, ...keysAndArguments: string[]): Promise<unknown>;
+  eval(script: string, numberOfKeys: number, ...keysAndArguments: string[]): Promise<unknown>;
+  connect(): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  duplicate?(): IoRedis;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+/**
+ * An ioredis client or Cluster seen through the node-redis calls the store makes, so that both
+ * libraries run the same store code: the same Lua scripts (EVALSHA, EVAL on NOSCRIPT), the same
+ * hash-tagged keys (ioredis's Cluster routes a script by its keys as node-redis's does), the same
+ * replies (bulk strings, integers, arrays; a Lua `false` is `null` in both).
+ */
+class IoRedisCommands implements RedisCommands {
+  constructor(private readonly redis: IoRedis) {}
+
+  get isCluster(): boolean {
+    return this.redis.isCluster === true;
+  }
+
+  /** Like node-redis's: from connect() until closed for good, reconnections included. */
+  get isOpen(): boolean {
+    const status = this.redis.status;
+    return status !== 'wait' && status !== 'end' && status !== 'close';
+  }
+
+  get isReady(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  get(key: string): Promise<unknown> {
+    return this.redis.get(key);
+  }
+
+  set(
+    key: string,
+    value: string,
+    options?: { expiration?: { type: 'PX'; value: number }; condition?: 'NX' },
+  ): Promise<unknown> {
+    const extra: Array<string | number> = [];
+    if (options?.expiration !== undefined) extra.push('PX', options.expiration.value);
+    if (options?.condition !== undefined) extra.push(options.condition);
+    return this.redis.set(key, value, ...extra);
+  }
+
+  del(keys: string[]): Promise<unknown> {
+    return this.redis.del(...keys);
+  }
+
+  evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown> {
+    return this.redis.evalsha(sha1, options.keys.length, ...options.keys, ...options.arguments);
+  }
+
+  eval(script: string, options: RedisScriptArguments): Promise<unknown> {
+    return this.redis.eval(script, options.keys.length, ...options.keys, ...options.arguments);
+  }
+
+  connect(): Promise<unknown> {
+    return this.redis.connect();
+  }
+
+  duplicate(): RedisCommands {
+    if (this.redis.duplicate === undefined) throw new TypeError('no duplicate()');
+    return new IoRedisCommands(this.redis.duplicate());
+  }
+
+  close(): Promise<unknown> {
+    return this.redis.quit();
+  }
+
+  destroy(): void {
+    this.redis.disconnect();
+  }
+
+  on(event: 'error', listener: (error: unknown) => void): unknown {
+    return this.redis.on(event, listener);
+  }
+
+  off(event: 'error', listener: (error: unknown) => void): unknown {
+    return this.redis.off(event, listener);
+  }
 }
 
 /** Closes a connection gracefully when it was answering, and destroys it in any case. */

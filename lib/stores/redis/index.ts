@@ -1,2 +1,7 @@
-export type { RedisWxSessionStoreOptions, WxRedisConnectOptions } from './options.js';
+export type {
+  RedisWxSessionStoreOptions,
+  WxIoRedisClient,
+  WxRedisClient,
+  WxRedisConnectOptions,
+} from './options.js';
 export { RedisWxSessionStore } from './redis-session-store.js';
