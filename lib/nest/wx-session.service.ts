@@ -3,6 +3,7 @@ import { WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.
 import {
   createSessionToken,
   isSessionToken,
+  keyBudgetId,
   openDataFingerprint,
   WxReplayedPayloadError,
   WxSessionStore,
@@ -128,11 +129,11 @@ export class WxSessionService {
 
   /**
    * Records a key-dependent failure of `session`'s data (signature, decryption, watermark,
-   * identity, DTO): counted in the store across every instance, and at `maxKeyFailures` the
-   * session is revoked in the same atomic step. With `checkSessionKeyOnFailure`, also asks
-   * WeChat in the background whether the key is still valid and logs the verdict.
+   * identity, DTO) against the budget of its key, shared by every instance; once the budget is
+   * spent the session is revoked. With `checkSessionKeyOnFailure`, also asks WeChat in the
+   * background whether the key is still valid and logs the verdict.
    *
-   * Awaited before the 401 goes out, so the request after the one that reached the limit cannot
+   * Awaited before the 401 goes out, so the request after the one that spent the budget cannot
    * pass the guard.
    *
    * @param token - the session's token, as the guard resolved it
@@ -141,15 +142,19 @@ export class WxSessionService {
   async reportKeyFailure(session: WxActiveSession, token: string): Promise<void> {
     if (this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(session);
     if (this.config.maxKeyFailures === false || !isSessionToken(token)) return;
-    const { failures, revoked } = await this.store.recordKeyFailure(
-      token,
-      this.config.maxKeyFailures,
-      this.config.sessionTtlSeconds,
-    );
-    // Failures racing past the limit report it too; one line for the revocation is enough.
-    if (revoked && failures === this.config.maxKeyFailures) {
+    // Interim: the attempt is taken after the work and settled as failed at once.
+    const budget = keyBudgetId(session.appId, session.openid, session.sessionKey);
+    const [max, ttl] = [this.config.maxKeyFailures, this.config.sessionTtlSeconds];
+    let after = await this.store.takeKeyAttempt(budget, max, ttl);
+    if (after === 'granted') {
+      await this.store.settleKeyAttempt(budget, false);
+      after = await this.store.takeKeyAttempt(budget, max, ttl);
+      if (after === 'granted') await this.store.settleKeyAttempt(budget, true);
+    }
+    if (after === 'spent') {
+      await this.store.delete(token);
       this.logger.warn(
-        `a session of mini program ${session.appId} was revoked after ${failures} key-dependent failures: its user must log in again`,
+        `a session of mini program ${session.appId} was revoked after ${max} key-dependent failures: its user must log in again`,
       );
     }
   }

@@ -14,7 +14,7 @@ import {
   WxSessionStoreUnavailableError,
   WxUserInfo,
   WxVerified,
-  type WxKeyFailureCount,
+  type WxKeyAttempt,
   type WxOpenDataModuleOptions,
   type WxSessionInfo,
   type WxSessionWithKeys,
@@ -84,11 +84,11 @@ class FlakyStore extends MemoryWxSessionStore {
     }
     return super.claimPayload(fingerprint, ttlSeconds);
   }
-  override recordKeyFailure(token: string, max: number, ttl: number): Promise<WxKeyFailureCount> {
+  override takeKeyAttempt(budgetId: string, max: number, ttl: number): Promise<WxKeyAttempt> {
     if (this.failing.has('count')) {
-      return Promise.reject(new WxSessionStoreUnavailableError('timeout', 'recordKeyFailure', 2));
+      return Promise.reject(new WxSessionStoreUnavailableError('timeout', 'takeKeyAttempt', 2));
     }
-    return super.recordKeyFailure(token, max, ttl);
+    return super.takeKeyAttempt(budgetId, max, ttl);
   }
 }
 
