@@ -1,9 +1,20 @@
 import { jest } from '@jest/globals';
-import { RedisWxSessionStore, WX_OPEN_DATA_REJECTED_BODY } from '../../lib/index.js';
+import {
+  CacheManagerWxSessionStore,
+  RedisWxSessionStore,
+  WX_OPEN_DATA_REJECTED_BODY,
+} from '../../lib/index.js';
 import { MiniProgramClient } from '../../lib/testing/index.js';
 import { ADAPTERS, type AdapterName } from '../support/nest-app.js';
 import { APP_ID } from '../support/payloads.js';
-import { APP_SECRET, redisFleet, startFleet, type Fleet, type FleetBackend } from './support/fleet.js';
+import {
+  APP_SECRET,
+  cacheManagerFleet,
+  redisFleet,
+  startFleet,
+  type Fleet,
+  type FleetBackend,
+} from './support/fleet.js';
 import { REDIS_URL, requireRedis } from './support/redis-harness.js';
 
 /**
@@ -21,6 +32,7 @@ const CASES: Array<[AdapterName, string, FleetBackend]> = [
     redisFleet('node-redis', REDIS_URL),
   ]),
   ['fastify', 'ioredis', redisFleet('ioredis', REDIS_URL)],
+  ['express', 'cache-manager on KeyvRedis', cacheManagerFleet(REDIS_URL)],
 ];
 
 describe.each(CASES)('a fleet of two instances on one Redis (%s, %s)', (adapter, _client, backend) => {
@@ -38,8 +50,10 @@ describe.each(CASES)('a fleet of two instances on one Redis (%s, %s)', (adapter,
   const user = (): MiniProgramClient => new MiniProgramClient(fleet.wechat, { appId: APP_ID });
 
   it('uses a Redis store on both instances, through separate connections', () => {
-    expect(fleet.a.store).toBeInstanceOf(RedisWxSessionStore);
-    expect(fleet.b.store).toBeInstanceOf(RedisWxSessionStore);
+    for (const store of [fleet.a.store, fleet.b.store]) {
+      if (store instanceof CacheManagerWxSessionStore) expect(store.mode).toBe('redis');
+      else expect(store).toBeInstanceOf(RedisWxSessionStore);
+    }
     expect(fleet.a.store).not.toBe(fleet.b.store);
   });
 

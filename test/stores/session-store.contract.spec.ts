@@ -1,4 +1,7 @@
+import KeyvRedis, { Keyv } from '@keyv/redis';
+import { createCache } from 'cache-manager';
 import {
+  CacheManagerWxSessionStore,
   createSessionToken,
   keyBudgetId,
   MemoryWxSessionStore,
@@ -106,8 +109,39 @@ const sentinel = async (): Promise<{ topology: RedisTopology; stop(): Promise<vo
   return { topology: { kind: 'sentinel', ...processes.options }, stop: () => processes.stop() };
 };
 
+/** The app's cache (cache-manager, as @nestjs/cache-manager builds it) on an in-process Keyv. */
+function cacheMemoryKit(): StoreKit {
+  // One store for the whole suite: an in-process cache is one instance's.
+  const store = new CacheManagerWxSessionStore(createCache({ stores: [new Keyv()] }));
+  return { open: () => Promise.resolve(store), cleanup: () => Promise.resolve() };
+}
+
+/** The app's cache on KeyvRedis over the machine's Redis: each `open()` a cache of its own. */
+function cacheRedisKit(): StoreKit {
+  const namespace = testNamespace('contract-cache');
+  const opened: Array<{ store: CacheManagerWxSessionStore; adapter: KeyvRedis<unknown> }> = [];
+  return {
+    open: async () => {
+      const adapter = new KeyvRedis(REDIS_URL);
+      adapter.on('error', () => undefined);
+      const cache = createCache({ stores: [new Keyv({ store: adapter })] });
+      const store = new CacheManagerWxSessionStore(cache, { namespace, commandTimeoutMs });
+      opened.push({ store, adapter });
+      await store.connect();
+      return store;
+    },
+    cleanup: async () => {
+      await Promise.all(opened.map(({ store }) => store.close()));
+      await Promise.all(opened.map(({ adapter }) => adapter.disconnect()));
+      await dropNamespace(namespace);
+    },
+  };
+}
+
 const KITS: Array<[string, () => StoreKit]> = [
   ['MemoryWxSessionStore', memoryKit],
+  ['CacheManagerWxSessionStore on an in-process Keyv', cacheMemoryKit],
+  ['CacheManagerWxSessionStore on KeyvRedis', cacheRedisKit],
   ...REDIS_CLIENTS.flatMap((client): Array<[string, () => StoreKit]> => [
     [`RedisWxSessionStore (${client})`, redisKit(client, 'contract', single)],
     [`RedisWxSessionStore on a Redis Cluster (${client})`, redisKit(client, 'contract-cluster', cluster)],
@@ -139,7 +173,7 @@ describe.each(KITS)('WxSessionStore contract: %s', (name, makeKit) => {
   let other: WxSessionStore;
 
   beforeAll(async () => {
-    if (name.startsWith('RedisWxSessionStore')) await requireRedis();
+    if (name.includes('Redis')) await requireRedis();
     kit = makeKit();
     store = await kit.open();
     other = await kit.open();

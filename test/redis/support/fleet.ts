@@ -7,8 +7,12 @@ import {
   type INestApplication,
   type ModuleMetadata,
 } from '@nestjs/common';
+import KeyvRedis from '@keyv/redis';
+import { CACHE_MANAGER, CacheModule } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
 import request from 'supertest';
 import {
+  CacheManagerWxSessionStore,
   RedisWxSessionStore,
   WxOpenData,
   WxOpenDataExceptionFilter,
@@ -100,6 +104,35 @@ export function redisFleet(client: RedisClientName, url: string): FleetBackend {
         close: async () => {
           await store.close();
           await connection.close();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Two instances, each with the app's own cache (`CacheModule` on a KeyvRedis store, its own
+ * connection) and the session store over it, built from `CACHE_MANAGER` in `forRootAsync`.
+ */
+export function cacheManagerFleet(url: string): FleetBackend {
+  return {
+    label: 'cache-manager on KeyvRedis',
+    instance: (_name, options, namespace) => {
+      let store: CacheManagerWxSessionStore | undefined;
+      return {
+        imports: [
+          CacheModule.register({ isGlobal: true, stores: [new KeyvRedis(url)] }),
+          WxOpenDataModule.forRootAsync({
+            inject: [CACHE_MANAGER],
+            useFactory: (cache: Cache) => {
+              store = new CacheManagerWxSessionStore(cache, { namespace });
+              return { ...options, sessionStore: store };
+            },
+          }),
+        ],
+        // Handed to the module, so the test's to close; the cache's client closes with its app.
+        close: async () => {
+          await store?.close();
         },
       };
     },
