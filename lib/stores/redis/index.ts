@@ -1,6 +1,7 @@
 export type {
   RedisWxSessionStoreOptions,
   WxIoRedisClient,
+  WxNodeRedisClient,
   WxRedisClient,
   WxRedisConnectOptions,
 } from './options.js';

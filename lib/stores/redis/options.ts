@@ -34,11 +34,29 @@ export interface WxIoRedisClient {
 }
 
 /**
+ * What the Redis store takes of a node-redis client, cluster or sentinel (any module, script or
+ * RESP generics: methods are typed loosely on purpose, the shape is checked when the store is built).
+ *
+ * @public
+ */
+export interface WxNodeRedisClient {
+  /** Whether the connection was opened and not closed since (reconnections included). */
+  readonly isOpen: boolean;
+  readonly evalSha: (...args: never[]) => unknown;
+  readonly eval: (...args: never[]) => unknown;
+  readonly get: (...args: never[]) => unknown;
+  readonly set: (...args: never[]) => unknown;
+  readonly del: (...args: never[]) => unknown;
+  readonly connect: (...args: never[]) => unknown;
+  readonly on: (...args: never[]) => unknown;
+}
+
+/**
  * A Redis connection of your own that the store can use: node-redis's or ioredis's.
  *
  * @public
  */
-export type WxRedisClient = RedisClientConnectionType | WxIoRedisClient;
+export type WxRedisClient = RedisClientConnectionType | WxNodeRedisClient | WxIoRedisClient;
 
 /**
  * Options of {@link RedisWxSessionStore}. Give exactly one of `url`, `redisOptions`, `keyv` and
