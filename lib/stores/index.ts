@@ -1,2 +1,3 @@
 export * from './memory-session-store.js';
 export * from './redis/index.js';
+export * from './cache-manager/index.js';

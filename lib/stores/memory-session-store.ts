@@ -29,18 +29,220 @@ export interface MemoryWxSessionStoreOptions {
   now?: () => number;
 }
 
-type MemoryValue = WxSessionRecord | WxUserKeys;
+/**
+ * Numbers below 2^30 in magnitude are small integers to V8, kept inside the object; any other
+ * number is a separate 16-byte heap number behind a pointer. Times and versions are larger, so
+ * the compact entries keep them as two small halves, or as a small offset from another value.
+ */
+const SMALL = 2 ** 30;
+const isSmall = (value: number): boolean => Number.isInteger(value) && value > -SMALL && value < SMALL;
+/** Whether `value` splits into two small halves: a safe, non-negative integer. */
+const splits = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
+
+/**
+ * A session record and its expiry in one object of fixed shape, about 165 bytes with its token
+ * and its slot in the Map (issue 16: 400 bytes a session, its user's keys included):
+ * - no wrapper around a copy of the caller's object, and a fresh record for each read, so what a
+ *   caller does to one never reaches the store;
+ * - the user id instead of the openid: the same string the user's keys are held under, so one
+ *   string serves both (the openid is the part after `appId:`);
+ * - `createdAt` in two small halves and the expiry as a small offset from it.
+ * {@link WideSessionEntry} holds what does not fit: a unionid, times that are no integers.
+ */
+class SessionEntry {
+  constructor(
+    /** `wxUserId(appId, openid)`. */
+    readonly userId: string,
+    readonly appId: string,
+    private readonly createdHigh: number,
+    private readonly createdLow: number,
+    private readonly expiresIn: number,
+  ) {}
+
+  static of(
+    userId: string,
+    appId: string,
+    unionid: string | undefined,
+    createdAt: number,
+    expiresAt: number,
+  ) {
+    const expiresIn = expiresAt - createdAt;
+    if (
+      unionid !== undefined ||
+      !splits(createdAt) ||
+      !isSmall(expiresIn) ||
+      createdAt + expiresIn !== expiresAt
+    ) {
+      return new WideSessionEntry(userId, appId, unionid, createdAt, expiresAt);
+    }
+    const high = Math.floor(createdAt / SMALL);
+    return new SessionEntry(userId, appId, high, createdAt - high * SMALL, expiresIn);
+  }
+
+  get unionid(): string | undefined {
+    return undefined;
+  }
+
+  get createdAt(): number {
+    return this.createdHigh * SMALL + this.createdLow;
+  }
+
+  get expiresAt(): number {
+    return this.createdAt + this.expiresIn;
+  }
+
+  /** A fresh record each read. */
+  record(): WxSessionRecord {
+    const session: WxSessionRecord = {
+      openid: this.userId.slice(this.appId.length + 1),
+      appId: this.appId,
+      createdAt: this.createdAt,
+    };
+    const unionid = this.unionid;
+    if (unionid !== undefined) session.unionid = unionid;
+    return session;
+  }
+}
+
+/** A session that does not fit {@link SessionEntry}'s compact fields. */
+class WideSessionEntry extends SessionEntry {
+  constructor(
+    userId: string,
+    appId: string,
+    private readonly wideUnionid: string | undefined,
+    private readonly wideCreatedAt: number,
+    private readonly wideExpiresAt: number,
+  ) {
+    super(userId, appId, 0, 0, 0);
+  }
+
+  override get unionid(): string | undefined {
+    return this.wideUnionid;
+  }
+
+  override get createdAt(): number {
+    return this.wideCreatedAt;
+  }
+
+  override get expiresAt(): number {
+    return this.wideExpiresAt;
+  }
+}
+
+/**
+ * A user's keys and their expiry in one object of fixed shape, see {@link SessionEntry}: the
+ * version (a clock reading in microseconds, as `WxSessionService` takes it) in two small halves,
+ * the expiry as a small offset in milliseconds from it. {@link WideUserEntry} holds the rest: a
+ * previous key within its grace period, versions and times that do not fit.
+ */
+class UserEntry {
+  constructor(
+    /** The key of this entry in the Map, the same string every session of the user holds. */
+    readonly userId: string,
+    readonly sessionKey: string,
+    private readonly versionHigh: number,
+    private readonly versionLow: number,
+    private readonly expiresIn: number,
+  ) {}
+
+  static of(userId: string, keys: WxUserKeys, expiresAt: number): UserEntry {
+    const { version, previousSessionKey, previousKeyExpiresAt } = keys;
+    const sessionKey = flat(keys.sessionKey);
+    const base = Math.floor(version / 1000);
+    const expiresIn = expiresAt - base;
+    if (previousSessionKey !== undefined || previousKeyExpiresAt !== undefined || !splits(version)) {
+      return new WideUserEntry(
+        userId,
+        sessionKey,
+        version,
+        previousSessionKey,
+        previousKeyExpiresAt,
+        expiresAt,
+      );
+    }
+    if (!isSmall(expiresIn) || base + expiresIn !== expiresAt) {
+      return new WideUserEntry(userId, sessionKey, version, undefined, undefined, expiresAt);
+    }
+    const high = Math.floor(version / SMALL);
+    return new UserEntry(userId, sessionKey, high, version - high * SMALL, expiresIn);
+  }
+
+  get version(): number {
+    return this.versionHigh * SMALL + this.versionLow;
+  }
+
+  get expiresAt(): number {
+    return Math.floor(this.version / 1000) + this.expiresIn;
+  }
+
+  get previousSessionKey(): string | undefined {
+    return undefined;
+  }
+
+  get previousKeyExpiresAt(): number | undefined {
+    return undefined;
+  }
+
+  keys(): WxUserKeys {
+    const keys: WxUserKeys = { sessionKey: this.sessionKey, version: this.version };
+    const { previousSessionKey, previousKeyExpiresAt } = this;
+    if (previousSessionKey !== undefined) keys.previousSessionKey = previousSessionKey;
+    if (previousKeyExpiresAt !== undefined) keys.previousKeyExpiresAt = previousKeyExpiresAt;
+    return keys;
+  }
+}
+
+/** A user's keys that do not fit {@link UserEntry}'s compact fields. */
+class WideUserEntry extends UserEntry {
+  private readonly widePreviousSessionKey: string | undefined;
+
+  constructor(
+    userId: string,
+    sessionKey: string,
+    private readonly wideVersion: number,
+    previousSessionKey: string | undefined,
+    private readonly widePreviousKeyExpiresAt: number | undefined,
+    private readonly wideExpiresAt: number,
+  ) {
+    super(userId, sessionKey, 0, 0, 0);
+    this.widePreviousSessionKey = previousSessionKey === undefined ? undefined : flat(previousSessionKey);
+  }
+
+  override get version(): number {
+    return this.wideVersion;
+  }
+
+  override get expiresAt(): number {
+    return this.wideExpiresAt;
+  }
+
+  override get previousSessionKey(): string | undefined {
+    return this.widePreviousSessionKey;
+  }
+
+  override get previousKeyExpiresAt(): number | undefined {
+    return this.widePreviousKeyExpiresAt;
+  }
+}
+
+/**
+ * The rare key that names both a session (as its token) and a user's keys (as the user id): one
+ * slot of the Map holds both, and counts as two entries.
+ */
+class SharedSlot {
+  constructor(
+    public session: SessionEntry,
+    public user: UserEntry,
+  ) {}
+}
+
+type Slot = SessionEntry | UserEntry | SharedSlot;
 
 /** One user key's budget of evaluations, see {@link WxSessionStore.takeKeyAttempt}. */
 interface KeyBudget {
   inFlight: number;
   failed: number;
   readonly expiresAt: number;
-}
-
-interface MemoryEntry {
-  value: MemoryValue;
-  expiresAt: number;
 }
 
 interface ReplayMark {
@@ -53,9 +255,6 @@ interface HeldLock {
   readonly expiresAt: number;
 }
 
-// Prefixes keep tokens and user ids apart in the one LRU map.
-const SESSION = 's:';
-const USER = 'u:';
 const STORE = 'MemoryWxSessionStore';
 
 /**
@@ -68,7 +267,13 @@ const STORE = 'MemoryWxSessionStore';
  * @public
  */
 export class MemoryWxSessionStore extends WxSessionStore {
-  private readonly entries = new Map<string, MemoryEntry>();
+  /**
+   * Token → session, user id → keys, in one Map so that its order is the LRU order of both: no
+   * prefix tells them apart (a prefixed key is a second string per entry), the class does.
+   */
+  private readonly slots = new Map<string, Slot>();
+  /** Entries held: a shared slot counts two. */
+  private count = 0;
   /** Fingerprint → expiry of its mark. */
   private readonly replayMarks = new Map<string, number>();
   /**
@@ -100,32 +305,39 @@ export class MemoryWxSessionStore extends WxSessionStore {
    * budgets apart).
    */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   get(token: string): Promise<WxSessionRecord | undefined> {
-    return Promise.resolve(this.read(SESSION + token) as WxSessionRecord | undefined);
+    return Promise.resolve(this.readSession(token)?.record());
   }
 
   set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void> {
-    return this.write(SESSION + token, session, ttlSeconds);
+    // A NaN or infinite expiry would compare false against every clock reading: never expire.
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (ttlSeconds <= 0) return this.delete(token);
+    const { appId, openid, unionid, createdAt } = session;
+    const userId = this.heldUserId(wxUserId(appId, openid));
+    const entry = SessionEntry.of(userId, appId, unionid, createdAt, this.now() + ttlSeconds * 1000);
+    this.place(token, entry, false);
+    return Promise.resolve();
   }
 
   delete(token: string): Promise<void> {
-    this.entries.delete(SESSION + token);
+    this.place(token, undefined, false);
     return Promise.resolve();
   }
 
   /** Both reads in one step: every guarded request makes this call. */
   override getSessionWithKeys(token: string): Promise<WxSessionWithKeys | undefined> {
-    const session = this.read(SESSION + token) as WxSessionRecord | undefined;
+    const session = this.readSession(token);
     if (session === undefined) return Promise.resolve(undefined);
-    const keys = this.read(USER + wxUserId(session.appId, session.openid)) as WxUserKeys | undefined;
-    return Promise.resolve({ session, keys });
+    const keys = this.readUser(session.userId);
+    return Promise.resolve({ session: session.record(), keys: keys?.keys() });
   }
 
   getUserKeys(userId: string): Promise<WxUserKeys | undefined> {
-    return Promise.resolve(this.read(USER + userId) as WxUserKeys | undefined);
+    return Promise.resolve(this.readUser(userId)?.keys());
   }
 
   setUserKeys(
@@ -135,9 +347,15 @@ export class MemoryWxSessionStore extends WxSessionStore {
     ttlSeconds: number,
   ): Promise<boolean> {
     if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
-    const current = this.read(USER + userId) as WxUserKeys | undefined;
+    const current = this.readUser(userId);
     if ((current?.version ?? null) !== expectedVersion) return Promise.resolve(false);
-    return this.write(USER + userId, keys, ttlSeconds).then(() => true);
+    if (ttlSeconds <= 0) {
+      this.place(userId, undefined, true);
+    } else {
+      const held = current?.userId ?? this.heldUserId(userId);
+      this.place(held, UserEntry.of(held, keys, this.now() + ttlSeconds * 1000), true);
+    }
+    return Promise.resolve(true);
   }
 
   /** The store's clock (the `now` option), in microseconds. */
@@ -229,34 +447,88 @@ export class MemoryWxSessionStore extends WxSessionStore {
     });
   }
 
-  private read(key: string): MemoryValue | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) return undefined;
-    // Re-inserting moves the entry to the end of the Map's order: the most recently used.
-    this.entries.set(key, entry);
-    return entry.value;
+  /** The live session of `token`, now the most recently used; an expired one is dropped. */
+  private readSession(token: string): SessionEntry | undefined {
+    const slot = this.slots.get(token);
+    const entry = slot instanceof SharedSlot ? slot.session : slot;
+    if (!(entry instanceof SessionEntry)) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.place(token, undefined, false);
+      return undefined;
+    }
+    this.touch(token, slot as Slot);
+    return entry;
   }
 
-  private write(key: string, value: WxSessionRecord | WxUserKeys, ttlSeconds: number): Promise<void> {
-    // A NaN or infinite expiry would compare false against every clock reading: never expire.
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
-    // A frozen copy: a caller mutating its object afterwards cannot change what is stored.
-    this.writeEntry(key, Object.freeze(copyOf(value)), ttlSeconds);
-    return Promise.resolve();
+  /** The live keys of `userId`, now the most recently used; expired ones are dropped. */
+  private readUser(userId: string): UserEntry | undefined {
+    const slot = this.slots.get(userId);
+    const entry = slot instanceof SharedSlot ? slot.user : slot;
+    if (!(entry instanceof UserEntry)) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.place(userId, undefined, true);
+      return undefined;
+    }
+    this.touch(userId, slot as Slot);
+    return entry;
   }
 
-  private writeEntry(key: string, value: MemoryValue, ttlSeconds: number): void {
-    this.entries.delete(key);
-    if (ttlSeconds <= 0) return;
-    this.entries.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
-    if (this.entries.size > this.maxEntries) this.evictOldest();
+  /**
+   * `userId` as the one string the store holds it as: the key of the user's entry when there is
+   * one (its sessions then share the string), else a flat copy.
+   */
+  private heldUserId(userId: string): string {
+    const slot = this.slots.get(userId);
+    const entry = slot instanceof SharedSlot ? slot.user : slot;
+    return entry instanceof UserEntry ? entry.userId : flat(userId);
   }
 
+  /** Re-inserting moves a slot to the end of the Map's order: the most recently used. */
+  private touch(key: string, slot: Slot): void {
+    this.slots.delete(key);
+    this.slots.set(key, slot);
+  }
+
+  /**
+   * Puts (or with `undefined`, removes) the session or the user's keys under `key`, as the most
+   * recently used entry, leaving the other kind under the same key as it is; then evicts the
+   * least recently used entries past `maxEntries`.
+   */
+  private place(key: string, entry: SessionEntry | UserEntry | undefined, user: boolean): void {
+    const slot = this.slots.get(key);
+    let other: SessionEntry | UserEntry | undefined;
+    if (slot !== undefined) {
+      if (slot instanceof SharedSlot) other = user ? slot.session : slot.user;
+      else if (slot instanceof UserEntry !== user) other = slot;
+      // Removing what is not there is no use of the other kind.
+      if (entry === undefined && other === slot) return;
+      this.slots.delete(key);
+      this.count -= slot instanceof SharedSlot ? 2 : 1;
+    }
+    if (entry === undefined || other === undefined) {
+      const single = entry ?? other;
+      if (single === undefined) return;
+      this.slots.set(key, single);
+      this.count += 1;
+    } else {
+      const shared = user
+        ? new SharedSlot(other as SessionEntry, entry as UserEntry)
+        : new SharedSlot(entry as SessionEntry, other as UserEntry);
+      this.slots.set(key, shared);
+      this.count += 2;
+    }
+    while (this.count > this.maxEntries) this.evictOldest();
+  }
+
+  /** Drops the least recently used entry; of a shared slot, its session. */
   private evictOldest(): void {
-    const oldest = this.entries.keys().next();
-    if (oldest.done !== true) this.entries.delete(oldest.value);
+    const oldest = this.slots.entries().next();
+    if (oldest.done === true) return;
+    const [key, slot] = oldest.value;
+    // Setting an existing key keeps its place in the order.
+    if (slot instanceof SharedSlot) this.slots.set(key, slot.user);
+    else this.slots.delete(key);
+    this.count -= 1;
   }
 
   /** The budget `budgetId` unless it expired (then it is dropped). */
@@ -276,10 +548,9 @@ export class MemoryWxSessionStore extends WxSessionStore {
    */
   private sweepBudgets(keep: string, now: number): void {
     const guarded = new Set<string>([keep]);
-    for (const [key, entry] of this.entries) {
-      if (!key.startsWith(USER) || entry.expiresAt <= now) continue;
-      const userId = key.slice(USER.length);
-      const keys = entry.value as WxUserKeys;
+    for (const [userId, slot] of this.slots) {
+      const keys = slot instanceof SharedSlot ? slot.user : slot;
+      if (!(keys instanceof UserEntry) || keys.expiresAt <= now) continue;
       guarded.add(userKeyBudgetId(userId, keys.sessionKey));
       if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > now) {
         guarded.add(userKeyBudgetId(userId, keys.previousSessionKey));
@@ -329,17 +600,10 @@ function finiteTtlError(): RangeError {
 }
 
 /**
- * A copy built as a literal of fixed shape. A spread copy of the same object, once frozen, lands
- * in V8's dictionary mode at about three times the heap: what decides the memory per session.
+ * `text` as one flat string. A string built by concatenation is a tree of parts in V8 (an openid
+ * of `'o' + rest` holds both, 80 bytes instead of 48); the store keeps each string for as long as
+ * the entry lives, so it keeps a flat copy. Writes only: logins, not guarded requests.
  */
-function copyOf(value: WxSessionRecord | WxUserKeys): WxSessionRecord | WxUserKeys {
-  if ('sessionKey' in value) {
-    const keys: WxUserKeys = { sessionKey: value.sessionKey, version: value.version };
-    if (value.previousSessionKey !== undefined) keys.previousSessionKey = value.previousSessionKey;
-    if (value.previousKeyExpiresAt !== undefined) keys.previousKeyExpiresAt = value.previousKeyExpiresAt;
-    return keys;
-  }
-  const session: WxSessionRecord = { openid: value.openid, appId: value.appId, createdAt: value.createdAt };
-  if (value.unionid !== undefined) session.unionid = value.unionid;
-  return session;
+function flat(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }

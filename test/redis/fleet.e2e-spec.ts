@@ -1,21 +1,46 @@
 import { jest } from '@jest/globals';
-import { RedisWxSessionStore, WX_OPEN_DATA_REJECTED_BODY } from '../../lib/index.js';
+import {
+  CacheManagerWxSessionStore,
+  RedisWxSessionStore,
+  WX_OPEN_DATA_REJECTED_BODY,
+} from '../../lib/index.js';
 import { MiniProgramClient } from '../../lib/testing/index.js';
-import { ADAPTERS } from '../support/nest-app.js';
+import { ADAPTERS, type AdapterName } from '../support/nest-app.js';
 import { APP_ID } from '../support/payloads.js';
-import { APP_SECRET, startFleet, type Fleet } from './support/fleet.js';
+import {
+  APP_SECRET,
+  cacheManagerFleet,
+  redisFleet,
+  startFleet,
+  type Fleet,
+  type FleetBackend,
+} from './support/fleet.js';
 import { REDIS_URL, requireRedis } from './support/redis-harness.js';
 
 /**
  * Several instances, one truth: two separate Nest apps, each with its own Redis connection, on
  * one Redis. What one instance does to a session, every other sees at once.
  */
-describe.each(ADAPTERS)('a fleet of two instances on one Redis (%s)', (adapter) => {
+/**
+ * Each adapter on node-redis, and ioredis (connections handed over) on one adapter: what the
+ * fleet shares is the store's, the same on both clients.
+ */
+const CASES: Array<[AdapterName, string, FleetBackend]> = [
+  ...ADAPTERS.map((adapter): [AdapterName, string, FleetBackend] => [
+    adapter,
+    'node-redis',
+    redisFleet('node-redis', REDIS_URL),
+  ]),
+  ['fastify', 'ioredis', redisFleet('ioredis', REDIS_URL)],
+  ['express', 'cache-manager on KeyvRedis', cacheManagerFleet(REDIS_URL)],
+];
+
+describe.each(CASES)('a fleet of two instances on one Redis (%s, %s)', (adapter, _client, backend) => {
   let fleet: Fleet;
 
   beforeAll(async () => {
     await requireRedis();
-    fleet = await startFleet(adapter, REDIS_URL);
+    fleet = await startFleet(adapter, backend);
   });
 
   afterAll(async () => {
@@ -25,8 +50,10 @@ describe.each(ADAPTERS)('a fleet of two instances on one Redis (%s)', (adapter) 
   const user = (): MiniProgramClient => new MiniProgramClient(fleet.wechat, { appId: APP_ID });
 
   it('uses a Redis store on both instances, through separate connections', () => {
-    expect(fleet.a.store).toBeInstanceOf(RedisWxSessionStore);
-    expect(fleet.b.store).toBeInstanceOf(RedisWxSessionStore);
+    for (const store of [fleet.a.store, fleet.b.store]) {
+      if (store instanceof CacheManagerWxSessionStore) expect(store.mode).toBe('redis');
+      else expect(store).toBeInstanceOf(RedisWxSessionStore);
+    }
     expect(fleet.a.store).not.toBe(fleet.b.store);
   });
 
@@ -138,12 +165,12 @@ describe.each(ADAPTERS)('a fleet of two instances on one Redis (%s)', (adapter) 
   });
 });
 
-describe.each(ADAPTERS)("the fleet's access token (%s)", (adapter) => {
+describe.each(CASES)("the fleet's access token (%s, %s)", (adapter, _client, backend) => {
   let fleet: Fleet;
 
   beforeAll(async () => {
     await requireRedis();
-    fleet = await startFleet(adapter, REDIS_URL);
+    fleet = await startFleet(adapter, backend);
   });
 
   afterAll(async () => {

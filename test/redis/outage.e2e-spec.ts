@@ -17,6 +17,7 @@ import { ADAPTERS, startTestApp, type AdapterName } from '../support/nest-app.js
 import { APP_ID } from '../support/payloads.js';
 import { pause, RedisServerProcess, requireRedis, testNamespace } from './support/redis-harness.js';
 import { AuthTestRoutes } from '../support/auth-routes.js';
+import { storeConnection, type RedisClientName, type StoreConnection } from './support/clients.js';
 
 /**
  * Failing closed, against a redis-server the test starts on a port of its own (never the
@@ -54,8 +55,18 @@ interface Answer {
   body: unknown;
 }
 
-describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (adapter: AdapterName) => {
+/**
+ * Each adapter on node-redis (the store's own connection), and ioredis (a client handed over) on
+ * one adapter: the failure policy is the store's, the same on both clients.
+ */
+const CASES: Array<[AdapterName, RedisClientName]> = [
+  ...ADAPTERS.map((a): [AdapterName, RedisClientName] => [a, 'node-redis']),
+  ['fastify', 'ioredis'],
+];
+
+describe.each(CASES)('failing closed when Redis is down or stalled (%s, %s)', (adapter, client) => {
   let redis: RedisServerProcess;
+  let connection: StoreConnection;
   let wechat: FakeWeChatServer;
   let app: INestApplication;
   let logger: CapturingLogger;
@@ -65,6 +76,7 @@ describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (ad
     await requireRedis();
     // Persistent (AOF, fsync always): a killed and restarted server keeps what it acknowledged.
     redis = await RedisServerProcess.start({ persistent: true });
+    connection = storeConnection(client, { kind: 'single', url: redis.url });
     wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
     const apiBaseUrl = await wechat.start();
     logger = new CapturingLogger();
@@ -77,7 +89,7 @@ describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (ad
             appSecret: APP_SECRET,
             apiBaseUrl,
             redis: {
-              url: redis.url,
+              ...connection.options,
               namespace: testNamespace('outage'),
               commandTimeoutMs: COMMAND_TIMEOUT_MS,
             },
@@ -94,6 +106,7 @@ describe.each(ADAPTERS)('failing closed when Redis is down or stalled (%s)', (ad
   afterAll(async () => {
     redis?.resume();
     await app?.close();
+    await connection?.close();
     await wechat?.stop();
     await redis?.stop();
   });

@@ -1,4 +1,5 @@
 import KeyvRedis, { createClient, Keyv } from '@keyv/redis';
+import { Redis } from 'ioredis';
 import {
   createSessionToken,
   keyBudgetId,
@@ -162,6 +163,51 @@ describe('RedisWxSessionStore', () => {
         expect(adapter.client.isOpen).toBe(true);
       }
       await adapter.disconnect();
+    });
+
+    it('uses your ioredis client, connecting it if needed, and leaves it open on close', async () => {
+      const client = new Redis(REDIS_URL, { lazyConnect: true });
+      client.on('error', () => undefined);
+      const borrowed = new RedisWxSessionStore({ client, namespace });
+      await borrowed.connect();
+      expect(client.status).toBe('ready');
+      const token = createSessionToken();
+      await borrowed.set(token, record('o-ioredis'), 60);
+      await expect(store.get(token)).resolves.toEqual(record('o-ioredis'));
+      await borrowed.close();
+      await expect(client.ping()).resolves.toBe('PONG');
+      await expect(borrowed.get(token)).rejects.toThrow(WxSessionStoreUnavailableError);
+      client.disconnect();
+    });
+
+    it('tells the libraries apart by what they offer, not by class names', async () => {
+      // An ioredis client whose class was renamed (a bundler, a wrapper) is still ioredis.
+      class RenamedClient extends Redis {}
+      Object.defineProperty(RenamedClient, 'name', { value: 'RedisClient' });
+      const client = new RenamedClient(REDIS_URL, { lazyConnect: true });
+      client.on('error', () => undefined);
+      const borrowed = new RedisWxSessionStore({ client, namespace });
+      await borrowed.connect();
+      await expect(borrowed.claimPayload(`fp-${createSessionToken()}`, 60)).resolves.toBe(true);
+      await borrowed.close();
+      client.disconnect();
+    });
+
+    it.each([
+      ['an object that is neither library', {}, /neither a node-redis connection .* nor an ioredis one/],
+      [
+        'a node-redis client without EVALSHA',
+        { isOpen: false, connect: () => undefined, get: () => undefined, on: () => undefined },
+        /the node-redis client lacks evalSha, eval, set, del, off: .*Lua scripts \(EVALSHA, EVAL\)/,
+      ],
+      [
+        'an ioredis client without EVAL',
+        { status: 'wait', evalsha: () => undefined, get: () => undefined, set: () => undefined },
+        /the ioredis client lacks eval, del, connect, on, off: /,
+      ],
+      ['a Keyv handed over as a client', new Keyv(), /neither a node-redis connection/],
+    ])('refuses %s at construction, saying which and why', (_name, client, message) => {
+      expect(() => new RedisWxSessionStore({ client: client as never, namespace })).toThrow(message);
     });
 
     it('refuses a Keyv that is not on Redis', () => {

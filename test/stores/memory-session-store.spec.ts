@@ -245,6 +245,57 @@ describe('MemoryWxSessionStore', () => {
     });
   });
 
+  describe('compact entries (issue 16) hand back exactly what was stored', () => {
+    it.each([
+      ['a clock-like createdAt', START],
+      ['createdAt 0', 0],
+      ['a fractional createdAt', START + 0.25],
+      ['a negative createdAt', -5],
+      ['the largest safe createdAt', Number.MAX_SAFE_INTEGER],
+    ])('a session with %s, with and without unionid, expiring on time', async (_label, createdAt) => {
+      const clock = new ManualClock();
+      const store = new MemoryWxSessionStore({ now: clock.now });
+      const [plain, union] = [createSessionToken(), createSessionToken()];
+      await store.set(plain, session('o-exact', { createdAt }), 0.5);
+      await store.set(union, session('o-exact-u', { createdAt, unionid: 'u-exact' }), 10);
+      await expect(store.get(plain)).resolves.toEqual(session('o-exact', { createdAt }));
+      await expect(store.get(union)).resolves.toEqual(
+        session('o-exact-u', { createdAt, unionid: 'u-exact' }),
+      );
+      clock.ms += 499;
+      await expect(store.get(plain)).resolves.toBeDefined();
+      clock.ms += 1;
+      await expect(store.get(plain)).resolves.toBeUndefined();
+    });
+
+    it.each([
+      ['a clock reading in microseconds', START * 1000],
+      ['version 1', 1],
+      ['a fractional version', 2.5],
+      ['a negative version', -3],
+      ['the largest safe version', Number.MAX_SAFE_INTEGER],
+    ])(
+      "a user's keys with %s, with and without a previous key, expiring on time",
+      async (_label, version) => {
+        const clock = new ManualClock();
+        const store = new MemoryWxSessionStore({ now: clock.now });
+        const plain: WxUserKeys = { sessionKey: createSessionKey(), version };
+        const rotated: WxUserKeys = {
+          sessionKey: createSessionKey(),
+          version,
+          previousSessionKey: createSessionKey(),
+          previousKeyExpiresAt: START + 0.5,
+        };
+        await store.setUserKeys('wx:o-plain', plain, null, 30);
+        await store.setUserKeys('wx:o-rotated', rotated, null, 30);
+        await expect(store.getUserKeys('wx:o-plain')).resolves.toEqual(plain);
+        await expect(store.getUserKeys('wx:o-rotated')).resolves.toEqual(rotated);
+        clock.advanceSeconds(30);
+        await expect(store.getUserKeys('wx:o-plain')).resolves.toBeUndefined();
+      },
+    );
+  });
+
   describe('LRU bound', () => {
     it('evicts the least recently used entry past maxEntries', async () => {
       const store = new MemoryWxSessionStore({ maxEntries: 3 });

@@ -1,4 +1,7 @@
+import KeyvRedis, { Keyv } from '@keyv/redis';
+import { createCache } from 'cache-manager';
 import {
+  CacheManagerWxSessionStore,
   createSessionToken,
   keyBudgetId,
   MemoryWxSessionStore,
@@ -19,6 +22,13 @@ import {
   requireRedis,
   testNamespace,
 } from '../redis/support/redis-harness.js';
+import {
+  REDIS_CLIENTS,
+  storeConnection,
+  type RedisClientName,
+  type RedisTopology,
+  type StoreConnection,
+} from '../redis/support/clients.js';
 
 /**
  * The WxSessionStore contract, run against every store the library ships: what the Nest layer
@@ -46,76 +56,100 @@ function memoryKit(): StoreKit {
  */
 const commandTimeoutMs = 2000;
 
-function redisKit(): StoreKit {
-  const namespace = testNamespace('contract');
-  const opened: RedisWxSessionStore[] = [];
-  return {
-    open: async () => {
-      const store = new RedisWxSessionStore({ url: REDIS_URL, namespace, commandTimeoutMs });
-      opened.push(store);
-      await store.connect();
-      return store;
-    },
-    cleanup: async () => {
-      await Promise.all(opened.map((store) => store.close()));
-      await dropNamespace(namespace);
-    },
+/**
+ * A Redis store on `topology`, through `client`: node-redis connections the store opens itself,
+ * or ioredis connections handed to it (see test/redis/support/clients.ts). Each `open()` is a
+ * store with a connection of its own, on one namespace.
+ */
+function redisKit(
+  client: RedisClientName,
+  label: string,
+  topology: () => Promise<{ topology: RedisTopology; stop?(): Promise<void> }>,
+): () => StoreKit {
+  return () => {
+    const namespace = testNamespace(label);
+    let started: ReturnType<typeof topology> | undefined;
+    const opened: Array<{ store: RedisWxSessionStore; connection: StoreConnection }> = [];
+    return {
+      open: async () => {
+        const connection = storeConnection(client, (await (started ??= topology())).topology);
+        const store = new RedisWxSessionStore({ ...connection.options, namespace, commandTimeoutMs });
+        opened.push({ store, connection });
+        await store.connect();
+        return store;
+      },
+      cleanup: async () => {
+        await Promise.all(opened.map(({ store }) => store.close()));
+        await Promise.all(opened.map(({ connection }) => connection.close()));
+        const running = await started?.catch(() => undefined);
+        if (running?.stop === undefined) await dropNamespace(namespace);
+        else await running.stop();
+      },
+    };
   };
 }
+
+/** The machine's Redis. */
+const single = (): Promise<{ topology: RedisTopology }> =>
+  Promise.resolve({ topology: { kind: 'single', url: REDIS_URL } });
 
 /**
  * A Redis Cluster of three masters the suite starts itself: sessions and users' keys land in
  * different slots, so the store reads them in two steps, and the failure counter and its session
  * share a hash tag.
  */
-function clusterKit(): StoreKit {
-  const namespace = testNamespace('contract-cluster');
-  let cluster: Promise<RedisClusterProcesses> | undefined;
-  const opened: RedisWxSessionStore[] = [];
-  return {
-    open: async () => {
-      const nodes = await (cluster ??= RedisClusterProcesses.start());
-      const store = new RedisWxSessionStore({
-        redisOptions: { rootNodes: nodes.rootNodes },
-        namespace,
-        commandTimeoutMs,
-      });
-      opened.push(store);
-      await store.connect();
-      return store;
-    },
-    cleanup: async () => {
-      await Promise.all(opened.map((store) => store.close()));
-      await (await cluster?.catch(() => undefined))?.stop();
-    },
-  };
-}
+const cluster = async (): Promise<{ topology: RedisTopology; stop(): Promise<void> }> => {
+  const nodes = await RedisClusterProcesses.start();
+  return { topology: { kind: 'cluster', rootNodes: nodes.rootNodes }, stop: () => nodes.stop() };
+};
 
 /** A master watched by a Sentinel the suite starts itself; the store finds the master through it. */
-function sentinelKit(): StoreKit {
-  const namespace = testNamespace('contract-sentinel');
-  let topology: Promise<RedisSentinelProcesses> | undefined;
-  const opened: RedisWxSessionStore[] = [];
+const sentinel = async (): Promise<{ topology: RedisTopology; stop(): Promise<void> }> => {
+  const processes = await RedisSentinelProcesses.start();
+  return { topology: { kind: 'sentinel', ...processes.options }, stop: () => processes.stop() };
+};
+
+/** The app's cache (cache-manager, as @nestjs/cache-manager builds it) on an in-process Keyv. */
+function cacheMemoryKit(): StoreKit {
+  // One store for the whole suite: an in-process cache is one instance's.
+  const store = new CacheManagerWxSessionStore(createCache({ stores: [new Keyv()] }));
+  return { open: () => Promise.resolve(store), cleanup: () => Promise.resolve() };
+}
+
+/** The app's cache on KeyvRedis over the machine's Redis: each `open()` a cache of its own. */
+function cacheRedisKit(): StoreKit {
+  const namespace = testNamespace('contract-cache');
+  const opened: Array<{ store: CacheManagerWxSessionStore; adapter: KeyvRedis<unknown> }> = [];
   return {
     open: async () => {
-      const sentinel = await (topology ??= RedisSentinelProcesses.start());
-      const store = new RedisWxSessionStore({ redisOptions: sentinel.options, namespace, commandTimeoutMs });
-      opened.push(store);
+      const adapter = new KeyvRedis(REDIS_URL);
+      adapter.on('error', () => undefined);
+      const cache = createCache({ stores: [new Keyv({ store: adapter })] });
+      const store = new CacheManagerWxSessionStore(cache, { namespace, commandTimeoutMs });
+      opened.push({ store, adapter });
       await store.connect();
       return store;
     },
     cleanup: async () => {
-      await Promise.all(opened.map((store) => store.close()));
-      await (await topology?.catch(() => undefined))?.stop();
+      await Promise.all(opened.map(({ store }) => store.close()));
+      await Promise.all(opened.map(({ adapter }) => adapter.disconnect()));
+      await dropNamespace(namespace);
     },
   };
 }
 
 const KITS: Array<[string, () => StoreKit]> = [
   ['MemoryWxSessionStore', memoryKit],
-  ['RedisWxSessionStore', redisKit],
-  ['RedisWxSessionStore on a Redis Cluster', clusterKit],
-  ['RedisWxSessionStore through Redis Sentinel', sentinelKit],
+  ['CacheManagerWxSessionStore on an in-process Keyv', cacheMemoryKit],
+  ['CacheManagerWxSessionStore on KeyvRedis', cacheRedisKit],
+  ...REDIS_CLIENTS.flatMap((client): Array<[string, () => StoreKit]> => [
+    [`RedisWxSessionStore (${client})`, redisKit(client, 'contract', single)],
+    [`RedisWxSessionStore on a Redis Cluster (${client})`, redisKit(client, 'contract-cluster', cluster)],
+    [
+      `RedisWxSessionStore through Redis Sentinel (${client})`,
+      redisKit(client, 'contract-sentinel', sentinel),
+    ],
+  ]),
 ];
 
 const APP = 'wx0123456789abcdef';
@@ -139,7 +173,7 @@ describe.each(KITS)('WxSessionStore contract: %s', (name, makeKit) => {
   let other: WxSessionStore;
 
   beforeAll(async () => {
-    if (name.startsWith('RedisWxSessionStore')) await requireRedis();
+    if (name.includes('Redis')) await requireRedis();
     kit = makeKit();
     store = await kit.open();
     other = await kit.open();

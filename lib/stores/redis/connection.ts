@@ -14,7 +14,8 @@ export interface RedisScriptArguments {
 
 /**
  * The part of a node-redis client, cluster or sentinel the store uses. All three offer it; the
- * cluster routes each command by its first key.
+ * cluster routes each command by its first key. ioredis connections are seen through the same
+ * calls (see `IoRedisCommands`).
  *
  * @internal
  */
@@ -32,6 +33,8 @@ export interface RedisCommands {
   evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown>;
   eval(script: string, options: RedisScriptArguments): Promise<unknown>;
   connect(): Promise<unknown>;
+  /** A new connection with the same options (node-redis clients and clusters; not sentinels). */
+  duplicate?(): RedisCommands;
   close?(): Promise<unknown>;
   destroy?(): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
@@ -47,6 +50,20 @@ interface KeyvRedisLike {
 
 type ConnectionState = 'down' | 'up' | 'closed';
 
+/** A command sent to Redis and not yet answered. */
+interface PendingCommand {
+  /** Counted time this command has waited (event-loop lag left out, as for the silence). */
+  waitedMs: number;
+  /** Fails the command with a 503, unless it has been answered. */
+  fail(reason: WxSessionStoreFailure): void;
+}
+
+/**
+ * How many command timeouts one command may wait while Redis keeps answering others: only on a
+ * Redis Cluster can one node stall while the others answer.
+ */
+const MAX_WAIT_FACTOR = 10;
+
 /** Reconnect quickly: recovery within a second of Redis coming back matters more than a quiet log. */
 const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** retries, 1000);
 const CLOSE_GRACE_MS = 1000;
@@ -54,12 +71,18 @@ const CLOSE_GRACE_MS = 1000;
 /**
  * One Redis connection with the store's failure policy around it:
  *
- * - every operation has a deadline (`commandTimeoutMs`): node-redis's own command timeout stops
- *   counting once a command is written, so a stalled server (SIGSTOP, a full disk, a long
- *   `KEYS`) would otherwise hold the request forever;
- * - the first timeout or connection error marks the connection down, and from then on
- *   operations fail at once, without sending anything: no queue of commands piles up behind a
- *   dead or stalled server (own connections also disable node-redis's offline queue);
+ * - Redis is judged by the connection, not by one command's age: while commands wait, a watchdog
+ *   counts how long not one answer came back. Under load, a healthy Redis keeps answering (in
+ *   order), so a long queue of commands is not an outage; and time this process spent busy
+ *   elsewhere (event-loop lag) is not counted, as answers may be sitting unread. When the
+ *   connection stays silent for `commandTimeoutMs` of counted time, several consecutive
+ *   watchdog rounds, the connection is down: every waiting command fails with a 503 at once
+ *   (a stalled server: SIGSTOP, a full disk, a long `KEYS`);
+ * - one command waits at most `MAX_WAIT_FACTOR` command timeouts while others are answered (a
+ *   single stalled node of a Cluster), then fails alone;
+ * - a connection error marks the connection down at once; from then on operations fail at once,
+ *   without sending anything: no queue of commands piles up behind a dead or stalled server
+ *   (own connections also disable node-redis's offline queue);
  * - while down, a probe (one `GET`, at most one in flight) runs every `probeIntervalMs`; its
  *   first answer marks the connection up again. node-redis reconnects by itself meanwhile.
  *
@@ -77,12 +100,31 @@ export class RedisConnection {
   private probing = false;
   private opening: Promise<void> | undefined;
   private readonly onError = (): void => this.markDown('unreachable');
+  /** Commands sent and not yet answered. */
+  private readonly pending = new Set<PendingCommand>();
+  /** How long, in counted time, the waiting commands have gone without any answer from Redis. */
+  private silentMs = 0;
+  private lastTickAt = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private verdictScheduled = false;
+  /**
+   * A second connection of the store's own, for health checks only: its one `GET` is not queued
+   * behind the commands waiting on the main connection, so it tells whether Redis itself answers.
+   */
+  private health: RedisCommands | undefined;
+  /** The health check in flight, with the counted time it has waited. */
+  private healthCheck: { waitedMs: number } | undefined;
+  private readonly tickMs: number;
+  /** The bound on one command's wait while other commands are answered (Cluster nodes). */
+  private readonly maxWaitMs: number;
 
   constructor(
     private readonly options: ResolvedRedisStoreOptions,
     private readonly probeKey: string,
   ) {
     this.owned = options.source.kind === 'url' || options.source.kind === 'options';
+    this.tickMs = Math.max(1, Math.min(25, Math.floor(options.commandTimeoutMs / 6)));
+    this.maxWaitMs = options.commandTimeoutMs * MAX_WAIT_FACTOR;
     // A borrowed connection is checked here, so a wrong one fails the constructor.
     const borrowed = this.borrowedClient(options.source);
     const created = borrowed === undefined ? this.createOwnClient(options.source) : Promise.resolve(borrowed);
@@ -90,6 +132,7 @@ export class RedisConnection {
       this.client = client;
       client.on('error', this.onError);
       if (this.state !== 'closed' && !client.isOpen) this.startConnect(client);
+      this.openHealthConnection(client);
       return client;
     });
     // A failure here surfaces through connect() and every operation; not as an unhandled rejection.
@@ -121,18 +164,14 @@ export class RedisConnection {
       return Promise.reject(this.unavailable(this.lastFailure, operation));
     }
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        // Timers run before I/O in the event loop: after a long pause of this process (a major
-        // GC, a CPU-bound handler) the reply may be sitting unread. The check phase comes after
-        // one poll for I/O, so a reply that already arrived still wins.
-        setImmediate(() => {
-          if (settled) return;
-          settled = true;
-          this.markDown('timeout');
-          reject(this.unavailable('timeout', operation));
-        });
-      }, this.options.commandTimeoutMs);
+      const command: PendingCommand = {
+        waitedMs: 0,
+        fail: (reason) => {
+          if (!this.pending.delete(command)) return;
+          reject(this.unavailable(reason, operation));
+        },
+      };
+      this.watch(command);
       let pending: Promise<T>;
       try {
         pending = work(client);
@@ -141,23 +180,141 @@ export class RedisConnection {
       }
       pending.then(
         (value) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (!this.settle(command, true)) return;
           resolve(value);
         },
         (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
           // An error reply means Redis is there and refused this command; anything else means
           // the connection is gone.
           const replied = isErrorReply(error);
+          if (!this.settle(command, replied)) return;
           if (!replied) this.markDown('unreachable');
           reject(this.unavailable(replied ? 'failed' : 'unreachable', operation));
         },
       );
     });
+  }
+
+  /** Starts watching a command sent to Redis; the watchdog runs while any is waiting. */
+  private watch(command: PendingCommand): void {
+    if (this.pending.size === 0) {
+      this.silentMs = 0;
+      this.lastTickAt = performance.now();
+      this.watchdog = setInterval(() => this.tick(), this.tickMs);
+      this.watchdog.unref();
+    }
+    this.pending.add(command);
+  }
+
+  /**
+   * Ends watching a command. An answer (a reply or an error reply) is evidence that Redis is
+   * alive: the connection's silence starts again from zero.
+   *
+   * @returns whether the command was still waiting (not already failed by the watchdog)
+   */
+  private settle(command: PendingCommand, answered: boolean): boolean {
+    if (!this.pending.delete(command)) return false;
+    if (answered) this.silentMs = 0;
+    if (this.pending.size === 0) this.stopWatchdog();
+    return true;
+  }
+
+  /**
+   * One watchdog round. Silence, the time commands waited while no answer at all came back,
+   * grows by the time since the last round, but by at most one round's worth: when this process
+   * was late (busy with a burst of requests, a long GC, a loaded machine), answers may be sitting
+   * unread in the socket, and that time says nothing about Redis. Redis is judged down when the
+   * silence reaches the command timeout and the health check (started at a third of it) has had
+   * two thirds of it without an answer. The verdict is given after one more poll for I/O
+   * (`setImmediate` runs after it), so an answer that already arrived still counts.
+   */
+  private tick(): void {
+    const now = performance.now();
+    const counted = Math.min(now - this.lastTickAt, this.tickMs);
+    this.lastTickAt = now;
+    this.silentMs += counted;
+    let overdue = false;
+    for (const command of this.pending) {
+      command.waitedMs += counted;
+      if (command.waitedMs >= this.maxWaitMs) overdue = true;
+    }
+    const check = this.healthCheck;
+    if (check !== undefined) {
+      check.waitedMs += counted;
+      // A health check that never settles (a half-open socket) is given up; silence decides.
+      if (check.waitedMs >= this.maxWaitMs) this.healthCheck = undefined;
+    }
+    if (this.silentMs >= this.options.commandTimeoutMs / 3) this.checkHealth();
+    if (this.verdictScheduled || (!this.isSilentTooLong() && !overdue)) return;
+    this.verdictScheduled = true;
+    setImmediate(() => {
+      this.verdictScheduled = false;
+      if (this.pending.size === 0) return;
+      if (this.isSilentTooLong()) {
+        // Not one answer for commandTimeoutMs of this process's attention: Redis is stalled or
+        // the connection is dead. Everything waiting on it fails now, later commands fail fast.
+        this.markDown('timeout');
+        for (const command of [...this.pending]) command.fail('timeout');
+        this.stopWatchdog();
+        return;
+      }
+      // Answers keep coming, but not for these: one Cluster node stalled among live ones.
+      for (const command of [...this.pending]) {
+        if (command.waitedMs >= this.maxWaitMs) command.fail('timeout');
+      }
+      if (this.pending.size === 0) this.stopWatchdog();
+    });
+  }
+
+  /** Whether the evidence says Redis is not answering. */
+  private isSilentTooLong(): boolean {
+    const timeout = this.options.commandTimeoutMs;
+    if (this.silentMs < timeout) return false;
+    const health = this.health;
+    // Without a usable health connection, the silence alone decides.
+    if (health === undefined || !this.isConnected(health)) return true;
+    return this.healthCheck !== undefined && this.healthCheck.waitedMs >= (timeout * 2) / 3;
+  }
+
+  /**
+   * The second piece of evidence, once the main connection has been silent for a third of the
+   * command timeout: one `GET` on the health connection. Its answer, even an error reply, means
+   * Redis answers and the silence is this client's own queue (a burst of commands being encoded,
+   * written and parsed on a busy process): the silence starts again. Without an answer, Redis is
+   * down once the silence reaches the timeout.
+   */
+  private checkHealth(): void {
+    const health = this.health;
+    if (this.healthCheck !== undefined || health === undefined || !this.isConnected(health)) return;
+    const check = { waitedMs: 0 };
+    this.healthCheck = check;
+    const settled = (answered: boolean): void => {
+      if (this.healthCheck !== check) return;
+      this.healthCheck = undefined;
+      if (answered && this.pending.size > 0) this.silentMs = 0;
+    };
+    health.get(this.probeKey).then(
+      () => settled(true),
+      (error: unknown) => settled(isErrorReply(error)),
+    );
+  }
+
+  /** Opens the health connection when the client can make one; without, silence alone decides. */
+  private openHealthConnection(client: RedisCommands): void {
+    if (this.state === 'closed' || typeof client.duplicate !== 'function') return;
+    try {
+      const health = client.duplicate();
+      health.on('error', () => undefined);
+      this.health = health;
+      health.connect().catch(() => undefined);
+    } catch {
+      // No health connection: silence alone decides.
+    }
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
   }
 
   /**
@@ -178,22 +335,15 @@ export class RedisConnection {
     const wasUp = this.state === 'up';
     this.state = 'closed';
     this.stopProbing();
+    for (const command of [...this.pending]) command.fail('closed');
+    this.stopWatchdog();
     const client = await this.ready.catch(() => undefined);
     if (client === undefined) return;
     client.off('error', this.onError);
+    // The health connection is always the store's own.
+    if (this.health !== undefined) await closeClient(this.health, wasUp);
     if (!this.owned) return;
-    try {
-      // A graceful close waits for pending replies, which a stalled server never sends.
-      if (wasUp && client.close !== undefined) await withTimeout(client.close(), CLOSE_GRACE_MS);
-    } catch {
-      // Destroyed below.
-    } finally {
-      try {
-        if (client.isOpen) client.destroy?.();
-      } catch {
-        // Already closed.
-      }
-    }
+    await closeClient(client, wasUp);
   }
 
   private async open(): Promise<void> {
@@ -211,8 +361,13 @@ export class RedisConnection {
 
   private borrowedClient(source: RedisConnectionSource): RedisCommands | undefined {
     if (source.kind === 'client') {
+      if (source.library === 'ioredis') {
+        const client = new IoRedisCommands(source.client as IoRedis);
+        this.cluster = client.isCluster;
+        return client;
+      }
       this.cluster = looksLikeCluster(source.client);
-      return source.client as unknown as RedisCommands;
+      return source.client as RedisCommands;
     }
     if (source.kind === 'keyv') {
       const adapter = keyvRedisOf(source.keyv);
@@ -250,7 +405,8 @@ export class RedisConnection {
   }
 
   private isConnected(client: RedisCommands): boolean {
-    return this.cluster ? client.isOpen : (client.isReady ?? client.isOpen);
+    // node-redis clusters have no isReady; their isOpen is theirs.
+    return client.isReady ?? client.isOpen;
   }
 
   private markDown(reason: WxSessionStoreFailure): void {
@@ -323,16 +479,129 @@ function looksLikeCluster(client: object): boolean {
   return 'slots' in client && 'masters' in client;
 }
 
+/** node-redis's error replies (`ErrorReply` and subclasses) and ioredis's (`ReplyError`). */
+const ERROR_REPLY_CLASSES = new Set(['ErrorReply', 'ReplyError']);
+
 /**
- * Whether `error` is an error reply of the server (node-redis's `ErrorReply` and subclasses),
- * found by name along the prototype chain: the class may come from another copy of the module.
+ * Whether `error` is an error reply of the server, found by class name along the prototype chain:
+ * the class may come from another copy of either library.
  */
 function isErrorReply(error: unknown): boolean {
   for (let proto: unknown = error; proto !== null && typeof proto === 'object';) {
-    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === 'ErrorReply') return true;
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && ERROR_REPLY_CLASSES.has(name)) return true;
     proto = Object.getPrototypeOf(proto);
   }
   return false;
+}
+
+/** The calls the store makes of an ioredis client or Cluster (checked by `redisClientLibrary`). */
+interface IoRedis {
+  readonly status: string;
+  readonly isCluster?: boolean;
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string, ...options: Array<string | number>): Promise<unknown>;
+  del(...keys: string[]): Promise<unknown>;
+  evalsha(sha1: string, numberOfKeys: number, ...keysAndArguments: string[]): Promise<unknown>;
+  eval(script: string, numberOfKeys: number, ...keysAndArguments: string[]): Promise<unknown>;
+  connect(): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  duplicate?(): IoRedis;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+/**
+ * An ioredis client or Cluster seen through the node-redis calls the store makes, so that both
+ * libraries run the same store code: the same Lua scripts (EVALSHA, EVAL on NOSCRIPT), the same
+ * hash-tagged keys (ioredis's Cluster routes a script by its keys as node-redis's does), the same
+ * replies (bulk strings, integers, arrays; a Lua `false` is `null` in both).
+ */
+class IoRedisCommands implements RedisCommands {
+  constructor(private readonly redis: IoRedis) {}
+
+  get isCluster(): boolean {
+    return this.redis.isCluster === true;
+  }
+
+  /** Like node-redis's: from connect() until closed for good, reconnections included. */
+  get isOpen(): boolean {
+    const status = this.redis.status;
+    return status !== 'wait' && status !== 'end' && status !== 'close';
+  }
+
+  get isReady(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  get(key: string): Promise<unknown> {
+    return this.redis.get(key);
+  }
+
+  set(
+    key: string,
+    value: string,
+    options?: { expiration?: { type: 'PX'; value: number }; condition?: 'NX' },
+  ): Promise<unknown> {
+    const extra: Array<string | number> = [];
+    if (options?.expiration !== undefined) extra.push('PX', options.expiration.value);
+    if (options?.condition !== undefined) extra.push(options.condition);
+    return this.redis.set(key, value, ...extra);
+  }
+
+  del(keys: string[]): Promise<unknown> {
+    return this.redis.del(...keys);
+  }
+
+  evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown> {
+    return this.redis.evalsha(sha1, options.keys.length, ...options.keys, ...options.arguments);
+  }
+
+  eval(script: string, options: RedisScriptArguments): Promise<unknown> {
+    return this.redis.eval(script, options.keys.length, ...options.keys, ...options.arguments);
+  }
+
+  connect(): Promise<unknown> {
+    return this.redis.connect();
+  }
+
+  duplicate(): RedisCommands {
+    if (this.redis.duplicate === undefined) throw new TypeError('no duplicate()');
+    return new IoRedisCommands(this.redis.duplicate());
+  }
+
+  close(): Promise<unknown> {
+    return this.redis.quit();
+  }
+
+  destroy(): void {
+    this.redis.disconnect();
+  }
+
+  on(event: 'error', listener: (error: unknown) => void): unknown {
+    return this.redis.on(event, listener);
+  }
+
+  off(event: 'error', listener: (error: unknown) => void): unknown {
+    return this.redis.off(event, listener);
+  }
+}
+
+/** Closes a connection gracefully when it was answering, and destroys it in any case. */
+async function closeClient(client: RedisCommands, graceful: boolean): Promise<void> {
+  try {
+    // A graceful close waits for pending replies, which a stalled server never sends.
+    if (graceful && client.close !== undefined) await withTimeout(client.close(), CLOSE_GRACE_MS);
+  } catch {
+    // Destroyed below.
+  } finally {
+    try {
+      if (client.isOpen) client.destroy?.();
+    } catch {
+      // Already closed.
+    }
+  }
 }
 
 function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {

@@ -1,2 +1,8 @@
-export type { RedisWxSessionStoreOptions, WxRedisConnectOptions } from './options.js';
+export type {
+  RedisWxSessionStoreOptions,
+  WxIoRedisClient,
+  WxNodeRedisClient,
+  WxRedisClient,
+  WxRedisConnectOptions,
+} from './options.js';
 export { RedisWxSessionStore } from './redis-session-store.js';

@@ -14,6 +14,51 @@ export type WxRedisConnectOptions = Exclude<
 >;
 
 /**
+ * What the Redis store takes of an ioredis client or Cluster (ioredis is not a dependency of this
+ * package: the shape is checked when the store is built). Methods are typed loosely on purpose,
+ * so that any ioredis version's overloads fit.
+ *
+ * @public
+ */
+export interface WxIoRedisClient {
+  /** ioredis's connection status: `wait`, `connecting`, `connect`, `ready`, `reconnecting`, `end`. */
+  readonly status: string;
+  /** `true` on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  readonly evalsha: (...args: never[]) => unknown;
+  readonly eval: (...args: never[]) => unknown;
+  readonly get: (...args: never[]) => unknown;
+  readonly set: (...args: never[]) => unknown;
+  readonly del: (...args: never[]) => unknown;
+  readonly on: (...args: never[]) => unknown;
+}
+
+/**
+ * What the Redis store takes of a node-redis client, cluster or sentinel (any module, script or
+ * RESP generics: methods are typed loosely on purpose, the shape is checked when the store is built).
+ *
+ * @public
+ */
+export interface WxNodeRedisClient {
+  /** Whether the connection was opened and not closed since (reconnections included). */
+  readonly isOpen: boolean;
+  readonly evalSha: (...args: never[]) => unknown;
+  readonly eval: (...args: never[]) => unknown;
+  readonly get: (...args: never[]) => unknown;
+  readonly set: (...args: never[]) => unknown;
+  readonly del: (...args: never[]) => unknown;
+  readonly connect: (...args: never[]) => unknown;
+  readonly on: (...args: never[]) => unknown;
+}
+
+/**
+ * A Redis connection of your own that the store can use: node-redis's or ioredis's.
+ *
+ * @public
+ */
+export type WxRedisClient = RedisClientConnectionType | WxNodeRedisClient | WxIoRedisClient;
+
+/**
  * Options of {@link RedisWxSessionStore}. Give exactly one of `url`, `redisOptions`, `keyv` and
  * `client`: the first two make the store open (and on `close()` close) a connection of its own;
  * with the last two it uses yours and leaves it open.
@@ -35,18 +80,24 @@ export interface RedisWxSessionStoreOptions {
    */
   keyv?: Keyv | KeyvRedis<unknown>;
   /**
-   * Your node-redis connection: a client, cluster or sentinel (`createClient`, `createCluster`,
-   * `createSentinel`, re-exported by @keyv/redis). Connected if it is not yet; never closed.
+   * Your Redis connection, as it is: a node-redis client, cluster or sentinel (`createClient`,
+   * `createCluster`, `createSentinel`), or an ioredis client (`new Redis(...)`, also with
+   * `sentinels`) or `new Cluster(...)`. Told apart by what they offer (node-redis's `evalSha`
+   * and `isOpen`, ioredis's `evalsha` and `status`), never by class names, so a copy of either
+   * library of any version with that API works. Connected if it is not yet; never closed.
    */
-  client?: RedisClientConnectionType;
+  client?: WxRedisClient;
   /**
    * Prefix of every key the store writes, so several apps can share a Redis. Letters, digits and
    * `_ - . :`. Default `wx-open-data`.
    */
   namespace?: string;
   /**
-   * How long one store operation may take before the request is refused with a 503, in
-   * milliseconds: the bound on how long a stalled Redis can hold a request. Default 150.
+   * How long Redis may stay silent, in milliseconds, while store operations wait on it, before
+   * the store counts it as unavailable: waiting requests are refused with a 503 and later ones at
+   * once until a probe sees Redis back. The bound on how long a stalled Redis holds a request.
+   * Silence, not one operation's age: a healthy Redis under load answers a long queue in order,
+   * and time this process spent busy elsewhere is not counted. Default 150.
    */
   commandTimeoutMs?: number;
   /** How long `connect()` waits for a connection, in milliseconds. Default 2000. */
@@ -72,7 +123,14 @@ export type RedisConnectionSource =
       readonly options: WxRedisConnectOptions;
     }
   | { readonly kind: 'keyv'; readonly keyv: Keyv | KeyvRedis<unknown> }
-  | { readonly kind: 'client'; readonly client: RedisClientConnectionType };
+  | { readonly kind: 'client'; readonly client: object; readonly library: RedisClientLibrary };
+
+/**
+ * The client library of a connection handed to the store, and whether it is a Cluster.
+ *
+ * @internal
+ */
+export type RedisClientLibrary = 'node-redis' | 'ioredis';
 
 /**
  * {@link RedisWxSessionStoreOptions} checked, with defaults.
@@ -139,11 +197,51 @@ function resolveSource(options: RedisWxSessionStoreOptions): RedisConnectionSour
     }
     return { kind: 'keyv', keyv: options.keyv };
   }
-  const client = options.client;
-  if (typeof client !== 'object' || client === null || typeof client.connect !== 'function') {
-    throw new TypeError('RedisWxSessionStore: client must be a node-redis client, cluster or sentinel');
+  const client: unknown = options.client;
+  if (typeof client !== 'object' || client === null) {
+    throw new TypeError(
+      'RedisWxSessionStore: client must be a node-redis or ioredis client, cluster or sentinel',
+    );
   }
-  return { kind: 'client', client };
+  return { kind: 'client', client, library: redisClientLibrary(client) };
+}
+
+/** What each library must offer for the store: the Lua scripts need EVALSHA and EVAL. */
+const NEEDED: Record<RedisClientLibrary, readonly string[]> = {
+  'node-redis': ['evalSha', 'eval', 'get', 'set', 'del', 'connect', 'on', 'off'],
+  ioredis: ['evalsha', 'eval', 'get', 'set', 'del', 'connect', 'on', 'off'],
+};
+
+/**
+ * Tells a node-redis connection from an ioredis one by what it offers: node-redis has a boolean
+ * `isOpen` and camel-case `evalSha`; ioredis a string `status` and lower-case `evalsha`. A
+ * connection that is neither, or lacks a command the store needs, is refused with a message that
+ * says which and why.
+ *
+ * @throws TypeError naming what is missing
+ * @internal
+ */
+export function redisClientLibrary(client: object): RedisClientLibrary {
+  const offers = (name: string): boolean => typeof (client as Record<string, unknown>)[name] === 'function';
+  const shape = client as { isOpen?: unknown; status?: unknown };
+  let library: RedisClientLibrary;
+  if (typeof shape.isOpen === 'boolean' && !offers('evalsha')) library = 'node-redis';
+  else if (typeof shape.status === 'string' && !offers('evalSha')) library = 'ioredis';
+  else {
+    throw new TypeError(
+      'RedisWxSessionStore: client is neither a node-redis connection (a boolean isOpen and evalSha) ' +
+        'nor an ioredis one (a string status and evalsha); hand over a createClient/createCluster/' +
+        'createSentinel or new Redis/new Cluster connection, or give url or redisOptions instead',
+    );
+  }
+  const missing = NEEDED[library].filter((name) => !offers(name));
+  if (missing.length > 0) {
+    throw new TypeError(
+      `RedisWxSessionStore: the ${library} client lacks ${missing.join(', ')}: the store needs GET, SET, DEL ` +
+        'and the Lua scripts (EVALSHA, EVAL) that make its compare-and-set, budgets and locks atomic',
+    );
+  }
+  return library;
 }
 
 function integerIn(name: string, value: unknown, min: number, max: number): number {

@@ -1,6 +1,18 @@
-import { Controller, Get, HttpCode, Post, UseFilters, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  UseFilters,
+  type INestApplication,
+  type ModuleMetadata,
+} from '@nestjs/common';
+import KeyvRedis from '@keyv/redis';
+import { CACHE_MANAGER, CacheModule } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
 import request from 'supertest';
 import {
+  CacheManagerWxSessionStore,
   RedisWxSessionStore,
   WxOpenData,
   WxOpenDataExceptionFilter,
@@ -16,7 +28,8 @@ import { FakeWeChatServer } from '../../../lib/testing/index.js';
 import { CapturingLogger } from '../../support/capturing-logger.js';
 import { startTestApp, type AdapterName } from '../../support/nest-app.js';
 import { APP_ID } from '../../support/payloads.js';
-import { dropNamespace, testNamespace } from './redis-harness.js';
+import { dropNamespace, REDIS_URL, testNamespace } from './redis-harness.js';
+import { storeConnection, type RedisClientName } from './clients.js';
 import { AuthTestRoutes } from '../../support/auth-routes.js';
 
 export const APP_SECRET = 'fleet-suite-app-secret';
@@ -58,23 +71,88 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
+/** How each instance of a fleet reaches the shared state: its imports, and what to close after its app. */
+export interface FleetBackend {
+  readonly label: string;
+  instance(
+    name: 'a' | 'b',
+    options: WxOpenDataModuleOptions,
+    namespace: string,
+  ): { imports: NonNullable<ModuleMetadata['imports']>; close(): Promise<void> };
+}
+
 /**
- * Starts two separate Nest apps sharing one Redis through separate clients: instance A gets a
- * store passed in (`sessionStore: new RedisWxSessionStore(...)`), instance B has the module build
- * one (`redis: {...}`), so both ways of configuring are exercised.
+ * Two instances on one Redis through separate connections of `client`: instance A gets a store
+ * passed in (`sessionStore: new RedisWxSessionStore(...)`), instance B has the module build one
+ * (`redis: {...}`), so both ways of configuring are exercised.
  */
+export function redisFleet(client: RedisClientName, url: string): FleetBackend {
+  return {
+    label: `Redis, ${client}`,
+    instance: (name, options, namespace) => {
+      const connection = storeConnection(client, { kind: 'single', url });
+      if (name === 'b') {
+        return {
+          imports: [WxOpenDataModule.forRoot({ ...options, redis: { ...connection.options, namespace } })],
+          close: () => connection.close(),
+        };
+      }
+      const store = new RedisWxSessionStore({ ...connection.options, namespace });
+      return {
+        imports: [WxOpenDataModule.forRoot({ ...options, sessionStore: store })],
+        // A's store was handed to the module, so it stays A's to close; B's closed with its app.
+        close: async () => {
+          await store.close();
+          await connection.close();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Two instances, each with the app's own cache (`CacheModule` on a KeyvRedis store, its own
+ * connection) and the session store over it, built from `CACHE_MANAGER` in `forRootAsync`.
+ */
+export function cacheManagerFleet(url: string): FleetBackend {
+  return {
+    label: 'cache-manager on KeyvRedis',
+    instance: (_name, options, namespace) => {
+      let store: CacheManagerWxSessionStore | undefined;
+      return {
+        imports: [
+          CacheModule.register({ isGlobal: true, stores: [new KeyvRedis(url)] }),
+          WxOpenDataModule.forRootAsync({
+            inject: [CACHE_MANAGER],
+            useFactory: (cache: Cache) => {
+              store = new CacheManagerWxSessionStore(cache, { namespace });
+              return { ...options, sessionStore: store };
+            },
+          }),
+        ],
+        // Handed to the module, so the test's to close; the cache's client closes with its app.
+        close: async () => {
+          await store?.close();
+        },
+      };
+    },
+  };
+}
+
+/** Starts two separate Nest apps sharing one store backend (default: Redis through node-redis). */
 export async function startFleet(
   adapter: AdapterName,
-  redisUrl: string,
+  backend: FleetBackend = redisFleet('node-redis', REDIS_URL),
   options: Partial<WxOpenDataModuleOptions> = {},
 ): Promise<Fleet> {
   const wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
   const apiBaseUrl = await wechat.start();
   const namespace = testNamespace('fleet');
   const base = { appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, ...options };
-  const storeA = new RedisWxSessionStore({ url: redisUrl, namespace });
-  const a = await startInstance(adapter, { ...base, sessionStore: storeA });
-  const b = await startInstance(adapter, { ...base, redis: { url: redisUrl, namespace } });
+  const wiringA = backend.instance('a', base, namespace);
+  const wiringB = backend.instance('b', base, namespace);
+  const a = await startInstance(adapter, wiringA.imports);
+  const b = await startInstance(adapter, wiringB.imports);
   return {
     wechat,
     namespace,
@@ -83,19 +161,22 @@ export async function startFleet(
     close: async () => {
       await a.app.close();
       await b.app.close();
-      // A's store was handed to the module, so it stays A's to close; B's closed with its app.
-      await storeA.close();
+      await wiringA.close();
+      await wiringB.close();
       await wechat.stop();
       await dropNamespace(namespace);
     },
   };
 }
 
-async function startInstance(adapter: AdapterName, options: WxOpenDataModuleOptions): Promise<FleetInstance> {
+async function startInstance(
+  adapter: AdapterName,
+  imports: NonNullable<ModuleMetadata['imports']>,
+): Promise<FleetInstance> {
   const logger = new CapturingLogger();
   const app = await startTestApp(
     adapter,
-    { imports: [WxOpenDataModule.forRoot(options)], controllers: [AuthTestRoutes, FleetController] },
+    { imports, controllers: [AuthTestRoutes, FleetController] },
     logger,
   );
   const server = app.getHttpServer();

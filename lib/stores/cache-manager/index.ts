@@ -1,0 +1,5 @@
+export type {
+  CacheManagerWxSessionStoreOptions,
+  WxCacheManagerCache,
+} from './cache-manager-session-store.js';
+export { CacheManagerWxSessionStore } from './cache-manager-session-store.js';
