@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
-import { WxApiError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
+import { WxApiError, WxApiSecurityError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
 import { WxSessionStoreUnavailableError } from '../session/index.js';
@@ -85,6 +85,13 @@ export function toWxHttpException(
   if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
   if (error instanceof WxApiTimeoutError) {
     return reply(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
+  }
+  if (error instanceof WxApiSecurityError) {
+    const message =
+      error.code === 'WX_API_ANSWER_REJECTED'
+        ? 'WeChat answer failed the API security checks'
+        : 'WeChat refused the request’s API security (see the server log)';
+    return reply(HttpStatus.BAD_GATEWAY, error.code, message);
   }
   if (error instanceof WxApiUnavailableError) {
     return reply(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached');
