@@ -1,6 +1,7 @@
 import { WX_ERRCODE_SYSTEM_BUSY } from './errcodes.js';
 import { WxApiError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
 import { settleWithin, type Deadline } from './deadline.js';
+import { apiSecurityRefusal } from './security/api-security.js';
 
 /**
  * A fetch implementation: Node's global `fetch` or a stand-in with the same contract.
@@ -191,7 +192,8 @@ function readWxAnswer(value: WxJsonObject, operation: WxApiOperation): WxJsonObj
   if (typeof errcode !== 'number' || !Number.isInteger(errcode)) {
     throw new WxApiUnavailableError(operation, 'invalid-response', 'errcode is not an integer');
   }
-  throw new WxApiError(operation, errcode, requestIdOf(value['errmsg']));
+  const rid = requestIdOf(value['errmsg']);
+  throw apiSecurityRefusal(operation, errcode, rid) ?? new WxApiError(operation, errcode, rid);
 }
 
 function isJsonObject(value: unknown): value is WxJsonObject {

@@ -1,11 +1,4 @@
-import {
-  constants,
-  createCipheriv,
-  createDecipheriv,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, sign, verify, type KeyObject } from 'node:crypto';
 import { decodeStrictBase64 } from '../../core/base64.js';
 
 /**
@@ -33,7 +26,12 @@ const REQUEST_SALT_BYTES = 32;
  *
  * @internal
  */
-export function apiSecurityAad(urlPath: string, appId: string, timestamp: number, symmetricKeySn: string): string {
+export function apiSecurityAad(
+  urlPath: string,
+  appId: string,
+  timestamp: number,
+  symmetricKeySn: string,
+): string {
   return `${urlPath}|${appId}|${timestamp}|${symmetricKeySn}`;
 }
 
@@ -43,7 +41,12 @@ export function apiSecurityAad(urlPath: string, appId: string, timestamp: number
  *
  * @internal
  */
-export function apiSecuritySignedText(urlPath: string, appId: string, timestamp: number, body: string): string {
+export function apiSecuritySignedText(
+  urlPath: string,
+  appId: string,
+  timestamp: number,
+  body: string,
+): string {
   return `${urlPath}\n${appId}\n${timestamp}\n${body}`;
 }
 
@@ -52,14 +55,23 @@ export function apiSecuritySignedText(urlPath: string, appId: string, timestamp:
  *
  * @internal
  */
-export function sealApiPayload(key: Buffer, iv: Buffer, aad: string, plaintext: string): WxApiSecurityEnvelope {
+export function sealApiPayload(
+  key: Buffer,
+  iv: Buffer,
+  aad: string,
+  plaintext: string,
+): WxApiSecurityEnvelope {
   if (key.length !== KEY_BYTES || iv.length !== API_SECURITY_IV_BYTES) {
     throw new RangeError('sealApiPayload: the key must be 32 bytes and the iv 12');
   }
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return { iv: iv.toString('base64'), data: data.toString('base64'), authtag: cipher.getAuthTag().toString('base64') };
+  return {
+    iv: iv.toString('base64'),
+    data: data.toString('base64'),
+    authtag: cipher.getAuthTag().toString('base64'),
+  };
 }
 
 /**
@@ -69,11 +81,16 @@ export function sealApiPayload(key: Buffer, iv: Buffer, aad: string, plaintext: 
  * wrong iv or tag length) or does not authenticate
  * @internal
  */
-export function openApiPayload(key: Buffer, envelope: WxApiSecurityEnvelope, aad: string): string | undefined {
+export function openApiPayload(
+  key: Buffer,
+  envelope: WxApiSecurityEnvelope,
+  aad: string,
+): string | undefined {
   const iv = decodeStrictBase64(envelope.iv);
   const data = decodeStrictBase64(envelope.data);
   const tag = decodeStrictBase64(envelope.authtag);
-  if (iv?.length !== API_SECURITY_IV_BYTES || tag?.length !== TAG_BYTES || data === undefined) return undefined;
+  if (iv?.length !== API_SECURITY_IV_BYTES || tag?.length !== TAG_BYTES || data === undefined)
+    return undefined;
   const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(tag);

@@ -127,7 +127,12 @@ export function resolveWxApiSecurity(
   const symmetricKeySn = checkSn(o.symmetricKeySn, `${where}.symmetricKeySn`, problems);
   const privateKey = readPrivateKey(o.privateKey, `${where}.privateKey`, problems);
   const privateKeySn = checkSn(o.privateKeySn, `${where}.privateKeySn`, problems);
-  const platformKeys = readCertificates(o.platformCertificates, `${where}.platformCertificates`, now, problems);
+  const platformKeys = readCertificates(
+    o.platformCertificates,
+    `${where}.platformCertificates`,
+    now,
+    problems,
+  );
   const endpoints = readEndpoints(o.endpoints, `${where}.endpoints`, problems);
   if (o.onWarning !== undefined && typeof o.onWarning !== 'function') {
     problems.push(`${where}.onWarning must be a function`);
@@ -159,7 +164,9 @@ function checkSn(value: unknown, name: string, problems: string[]): string | und
 
 function readPrivateKey(value: unknown, name: string, problems: string[]): KeyObject | undefined {
   if (typeof value !== 'string' || !value.includes('PRIVATE KEY-----')) {
-    problems.push(`${name} must be a PEM private key (PKCS#1 "BEGIN RSA PRIVATE KEY" or PKCS#8 "BEGIN PRIVATE KEY")`);
+    problems.push(
+      `${name} must be a PEM private key (PKCS#1 "BEGIN RSA PRIVATE KEY" or PKCS#8 "BEGIN PRIVATE KEY")`,
+    );
     return undefined;
   }
   let key: KeyObject;
@@ -190,7 +197,10 @@ function readCertificates(
   }
   value.forEach((entry: unknown, index) => {
     const where = `${name}[${index}]`;
-    const { sn, certificate } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const { sn, certificate } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<
+      string,
+      unknown
+    >;
     const checkedSn = checkSn(sn, `${where}.sn`, problems);
     if (checkedSn !== undefined && keys.has(checkedSn)) problems.push(`${where}.sn is listed twice`);
     let parsed: X509Certificate;
@@ -202,7 +212,9 @@ function readCertificates(
       return;
     }
     if (Date.parse(parsed.validTo) <= now) {
-      problems.push(`${where}.certificate expired on ${new Date(parsed.validTo).toISOString()}: download the current one from the console`);
+      problems.push(
+        `${where}.certificate expired on ${new Date(parsed.validTo).toISOString()}: download the current one from the console`,
+      );
       return;
     }
     if (parsed.publicKey.asymmetricKeyType !== 'rsa') {

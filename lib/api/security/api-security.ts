@@ -18,17 +18,24 @@ export const API_SECURITY_MAX_SKEW_SECONDS = 300;
 /** The fields the mode adds to both plaintexts; dropped from answers. */
 const SECURITY_FIELDS = new Set(['_n', '_appid', '_timestamp']);
 
+const HEADERS_MISSING =
+  'the API security mode is on in the console, so configure apiSecurity (with this endpoint in its endpoints), ' +
+  'or something between this server and WeChat strips the Wechatmp-* headers';
+
 /**
  * What to fix for each refusal of WeChat's security layer (its guide, section 五).
  *
  * @internal
  */
 export const API_SECURITY_REFUSALS: ReadonlyMap<number, string> = new Map([
-  [40230, 'Wechatmp-Serial missing: something between this server and WeChat strips Wechatmp-* headers'],
-  [40231, 'Wechatmp-TimeStamp missing: something between this server and WeChat strips Wechatmp-* headers'],
-  [40232, 'Wechatmp-Signature missing: something between this server and WeChat strips Wechatmp-* headers'],
-  [40233, 'Wechatmp-Appid missing: something between this server and WeChat strips Wechatmp-* headers'],
-  [40234, 'signature invalid: privateKey/privateKeySn are not the key pair registered in the console (API安全)'],
+  [40230, `Wechatmp-Serial missing: ${HEADERS_MISSING}`],
+  [40231, `Wechatmp-TimeStamp missing: ${HEADERS_MISSING}`],
+  [40232, `Wechatmp-Signature missing: ${HEADERS_MISSING}`],
+  [40233, `Wechatmp-Appid missing: ${HEADERS_MISSING}`],
+  [
+    40234,
+    'signature invalid: privateKey/privateKeySn are not the key pair registered in the console (API安全)',
+  ],
   [40235, 'encryption invalid: symmetricKey/symmetricKeySn are not the console’s current symmetric key'],
   [40236, 'Wechatmp-Appid invalid: check appId'],
   [40237, 'Wechatmp-Appid does not match the access token: the token belongs to another mini program'],
@@ -72,7 +79,10 @@ export function sealApiRequest(input: ApiRequestToSeal): { body: string; headers
     headers: {
       'Wechatmp-Appid': appId,
       'Wechatmp-TimeStamp': String(timestamp),
-      'Wechatmp-Signature': signApiText(security.privateKey, apiSecuritySignedText(urlPath, appId, timestamp, body)),
+      'Wechatmp-Signature': signApiText(
+        security.privateKey,
+        apiSecuritySignedText(urlPath, appId, timestamp, body),
+      ),
       'Wechatmp-Serial': security.privateKeySn,
     },
   };
@@ -129,7 +139,8 @@ export function openApiAnswer(input: ApiAnswerToOpen): WxJsonObject {
   }
   const envelope = parseObject(input.body);
   const { iv, data, authtag } = envelope ?? {};
-  if (typeof iv !== 'string' || typeof data !== 'string' || typeof authtag !== 'string') return reject('bad-envelope');
+  if (typeof iv !== 'string' || typeof data !== 'string' || typeof authtag !== 'string')
+    return reject('bad-envelope');
   const aad = apiSecurityAad(urlPath, appId, timestamp, security.symmetricKeySn);
   const plaintext = openApiPayload(security.symmetricKey, { iv, data, authtag }, aad);
   if (plaintext === undefined) return reject('decryption-failed');
@@ -150,13 +161,24 @@ function unsignedAnswer(input: ApiAnswerToOpen): WxJsonObject {
     throw new WxApiAnswerRejectedError(input.operation, 'unsigned');
   }
   const errmsg = answer?.['errmsg'];
-  const fix = API_SECURITY_REFUSALS.get(errcode);
-  if (fix !== undefined) {
-    const rid = typeof errmsg === 'string' ? /\brid:\s*([0-9A-Za-z-]{1,64})/.exec(errmsg)?.[1] : undefined;
-    throw new WxApiSecurityRefusedError(input.operation, errcode, fix, rid);
-  }
-  // An unsigned refusal carries no data to forge: taken as the error it states, and nothing else.
+  // An unsigned refusal carries no data to forge: taken as the error it states, and nothing else
+  // (40230 to 40240 then become WxApiSecurityRefusedError, as for any call).
   return typeof errmsg === 'string' ? { errcode, errmsg } : { errcode };
+}
+
+/**
+ * The typed error of a refusal by WeChat's API security layer (40230 to 40240), whether the call
+ * was protected or not (the console turned the mode on, this client did not), else `undefined`.
+ *
+ * @internal
+ */
+export function apiSecurityRefusal(
+  operation: WxApiOperation,
+  errcode: number,
+  rid: string | undefined,
+): WxApiSecurityRefusedError | undefined {
+  const fix = API_SECURITY_REFUSALS.get(errcode);
+  return fix === undefined ? undefined : new WxApiSecurityRefusedError(operation, errcode, fix, rid);
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
@@ -194,7 +216,9 @@ export class WxApiSecurityLayer implements WxExchangeLayer {
       appId: this.appId,
       urlPath,
       timestamp,
-      nonce: randomBytes(16 + randomInt(17)).toString('base64').replace(/=+$/, ''),
+      nonce: randomBytes(16 + randomInt(17))
+        .toString('base64')
+        .replace(/=+$/, ''),
       iv: randomBytes(API_SECURITY_IV_BYTES),
       params: { ...otherQuery, ...request.body },
     });

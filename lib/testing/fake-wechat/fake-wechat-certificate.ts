@@ -28,8 +28,18 @@ const FIVE_YEARS_MS = 5 * 365 * 86_400_000;
 export function mintPlatformCertificate(spec: FakePlatformCertificateSpec): string {
   const notAfter = spec.notAfter ?? Date.now() + FIVE_YEARS_MS;
   const notBefore = spec.notBefore ?? Math.min(Date.now(), notAfter) - 86_400_000;
-  const name = der(0x30, der(0x31, der(0x30, der(0x06, Buffer.from([0x55, 0x04, 0x03])), utf8(spec.commonName ?? 'FakeWeChat platform'))));
-  const sha256WithRsa = der(0x30, der(0x06, Buffer.from('2a864886f70d01010b', 'hex')), Buffer.from([0x05, 0x00]));
+  const name = der(
+    0x30,
+    der(
+      0x31,
+      der(0x30, der(0x06, Buffer.from([0x55, 0x04, 0x03])), utf8(spec.commonName ?? 'FakeWeChat platform')),
+    ),
+  );
+  const sha256WithRsa = der(
+    0x30,
+    der(0x06, Buffer.from('2a864886f70d01010b', 'hex')),
+    Buffer.from([0x05, 0x00]),
+  );
   const serial = randomBytes(16);
   serial[0] = (serial[0] as number) & 0x7f; // a positive INTEGER
   const spki = createPublicKey(spec.privateKey).export({ type: 'spki', format: 'der' });
@@ -44,7 +54,12 @@ export function mintPlatformCertificate(spec: FakePlatformCertificateSpec): stri
     spki,
   );
   const signature = sign('sha256', tbs, spec.privateKey);
-  const certificate = der(0x30, tbs, sha256WithRsa, der(0x03, Buffer.concat([Buffer.from([0x00]), signature])));
+  const certificate = der(
+    0x30,
+    tbs,
+    sha256WithRsa,
+    der(0x03, Buffer.concat([Buffer.from([0x00]), signature])),
+  );
   const lines = certificate.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }

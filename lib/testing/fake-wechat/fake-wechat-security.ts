@@ -104,17 +104,21 @@ export class FakeApiSecurityGate {
     for (const { appId, apiSecurity } of apps) {
       if (apiSecurity === undefined) continue;
       const key = Buffer.from(apiSecurity.symmetricKey, 'base64');
-      if (key.length !== 32) throw new Error(`FakeWeChatServer: ${appId} apiSecurity.symmetricKey must be 32 bytes`);
+      if (key.length !== 32)
+        throw new Error(`FakeWeChatServer: ${appId} apiSecurity.symmetricKey must be 32 bytes`);
       this.apps.set(appId, {
         key,
         sn: apiSecurity.symmetricKeySn,
-        appPublicKey: createPublicKey(apiSecurity.appPublicKey),
+        appPublicKey: publicKeyOf(apiSecurity.appPublicKey),
         platformKey: privateKeyOf(apiSecurity.platformPrivateKey),
         platformSn: apiSecurity.platformCertificateSn,
         deprecated:
           apiSecurity.deprecatedPlatform === undefined
             ? undefined
-            : { key: privateKeyOf(apiSecurity.deprecatedPlatform.privateKey), sn: apiSecurity.deprecatedPlatform.sn },
+            : {
+                key: privateKeyOf(apiSecurity.deprecatedPlatform.privateKey),
+                sn: apiSecurity.deprecatedPlatform.sn,
+              },
       });
     }
   }
@@ -183,7 +187,12 @@ export class FakeApiSecurityGate {
       _timestamp: tampering === 'mismatched-timestamp' ? timestamp - 1 : timestamp,
       ...inner,
     });
-    const envelope = encryptFakePayload(app.key, randomBytes(12), `${urlPath}|${appId}|${timestamp}|${app.sn}`, plaintext);
+    const envelope = encryptFakePayload(
+      app.key,
+      randomBytes(12),
+      `${urlPath}|${appId}|${timestamp}|${app.sn}`,
+      plaintext,
+    );
     if (tampering === 'tampered-tag') {
       const tag = Buffer.from(envelope.authtag, 'base64');
       tag[0] = (tag[0] as number) ^ 0x01;
@@ -199,7 +208,11 @@ export class FakeApiSecurityGate {
     };
     if (app.deprecated !== undefined && tampering !== 'wrong-serial') {
       headers['Wechatmp-Serial-Deprecated'] = app.deprecated.sn;
-      headers['Wechatmp-Signature-Deprecated'] = signFake(app.deprecated.key, signed, tampering === 'bad-signature');
+      headers['Wechatmp-Signature-Deprecated'] = signFake(
+        app.deprecated.key,
+        signed,
+        tampering === 'bad-signature',
+      );
     }
     return { status: answer.status, contentType: answer.contentType, body, headers };
   }
@@ -223,7 +236,11 @@ export function encryptFakePayload(
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return { iv: iv.toString('base64'), data: data.toString('base64'), authtag: cipher.getAuthTag().toString('base64') };
+  return {
+    iv: iv.toString('base64'),
+    data: data.toString('base64'),
+    authtag: cipher.getAuthTag().toString('base64'),
+  };
 }
 
 function decrypt(app: AppSecurity, body: string, aad: string): Record<string, unknown> | undefined {
@@ -231,10 +248,14 @@ function decrypt(app: AppSecurity, body: string, aad: string): Record<string, un
     const envelope = JSON.parse(body) as Record<string, unknown>;
     const { iv, data, authtag } = envelope;
     if (typeof iv !== 'string' || typeof data !== 'string' || typeof authtag !== 'string') return undefined;
-    const decipher = createDecipheriv('aes-256-gcm', app.key, Buffer.from(iv, 'base64'), { authTagLength: 16 });
+    const decipher = createDecipheriv('aes-256-gcm', app.key, Buffer.from(iv, 'base64'), {
+      authTagLength: 16,
+    });
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(Buffer.from(authtag, 'base64'));
-    const text = Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString('utf8');
+    const text = Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString(
+      'utf8',
+    );
     const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
@@ -252,6 +273,10 @@ function signFake(key: KeyObject, text: string, spoil: boolean): string {
   });
   if (spoil) signature[signature.length - 1] = (signature[signature.length - 1] as number) ^ 0x01;
   return signature.toString('base64');
+}
+
+function publicKeyOf(key: string | KeyObject): KeyObject {
+  return typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key);
 }
 
 function privateKeyOf(key: string | KeyObject): KeyObject {

@@ -272,7 +272,8 @@ export class FakeWeChatServer {
     const url = new URL(request.url ?? '/', `http://${LOOPBACK}`);
     this.counts.set(url.pathname, (this.counts.get(url.pathname) ?? 0) + 1);
     readBody(request).then(
-      (body) => this.answerAfterDelay(response, () => this.answer(request.method, url, body, request.headers)),
+      (body) =>
+        this.answerAfterDelay(response, () => this.answer(request.method, url, body, request.headers)),
       () => response.destroy(),
     );
   }
@@ -289,7 +290,12 @@ export class FakeWeChatServer {
     this.pendingDelays.add(timer);
   }
 
-  private answer(method: string | undefined, url: URL, body: string, headers: IncomingHttpHeaders): FakeAnswer {
+  private answer(
+    method: string | undefined,
+    url: URL,
+    body: string,
+    headers: IncomingHttpHeaders,
+  ): FakeAnswer {
     if (this.mode === 'busy') return fakeError('busy');
     if (this.mode === 'html') return htmlBadGatewayAnswer();
     if (this.mode === 'garbage') return garbageAnswer();
@@ -309,7 +315,12 @@ export class FakeWeChatServer {
     return opened.seal(answer, this.tamperings.get(url.pathname)?.shift());
   }
 
-  private route(method: string | undefined, url: URL, query: Record<string, string>, body: string): FakeAnswer {
+  private route(
+    method: string | undefined,
+    url: URL,
+    query: Record<string, string>,
+    body: string,
+  ): FakeAnswer {
     switch (url.pathname as FakeWeChatEndpoint) {
       case '/sns/jscode2session':
         return this.model.code2Session(query);
