@@ -191,6 +191,7 @@ function readCertificates(
   problems: string[],
 ): ReadonlyMap<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
+  const seen = new Set<string>();
   if (!Array.isArray(value) || value.length === 0) {
     problems.push(`${name} must list the platform certificate(s): [{ sn, certificate }]`);
     return keys;
@@ -202,7 +203,8 @@ function readCertificates(
       unknown
     >;
     const checkedSn = checkSn(sn, `${where}.sn`, problems);
-    if (checkedSn !== undefined && keys.has(checkedSn)) problems.push(`${where}.sn is listed twice`);
+    if (checkedSn !== undefined && seen.has(checkedSn)) problems.push(`${where}.sn is listed twice`);
+    if (checkedSn !== undefined) seen.add(checkedSn);
     let parsed: X509Certificate;
     try {
       if (typeof certificate !== 'string') throw new TypeError('not a string');
