@@ -67,10 +67,12 @@ export interface ApiRequestToSeal {
  */
 export function sealApiRequest(input: ApiRequestToSeal): { body: string; headers: Record<string, string> } {
   const { security, appId, urlPath, timestamp } = input;
-  const plaintext: Record<string, unknown> = { _n: input.nonce, _appid: appId, _timestamp: timestamp };
-  for (const [name, value] of Object.entries(input.params)) {
-    if (!SECURITY_FIELDS.has(name)) plaintext[name] = value;
-  }
+  const plaintext = Object.fromEntries([
+    ['_n', input.nonce],
+    ['_appid', appId],
+    ['_timestamp', timestamp],
+    ...Object.entries(input.params).filter(([name]) => !SECURITY_FIELDS.has(name)),
+  ]);
   const aad = apiSecurityAad(urlPath, appId, timestamp, security.symmetricKeySn);
   const envelope = sealApiPayload(security.symmetricKey, input.iv, aad, JSON.stringify(plaintext));
   const body = JSON.stringify({ iv: envelope.iv, data: envelope.data, authtag: envelope.authtag });
@@ -149,9 +151,8 @@ export function openApiAnswer(input: ApiAnswerToOpen): WxJsonObject {
   if (answer['_appid'] !== appId) return reject('appid-mismatch');
   if (answer['_timestamp'] !== timestamp) return reject('timestamp-mismatch');
   if (Math.abs(input.nowSeconds - timestamp) > API_SECURITY_MAX_SKEW_SECONDS) return reject('stale');
-  const plain: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(answer)) if (!SECURITY_FIELDS.has(name)) plain[name] = value;
-  return plain;
+  // fromEntries defines own properties: a `__proto__` key stays data, never a prototype.
+  return Object.fromEntries(Object.entries(answer).filter(([name]) => !SECURITY_FIELDS.has(name)));
 }
 
 function unsignedAnswer(input: ApiAnswerToOpen): WxJsonObject {

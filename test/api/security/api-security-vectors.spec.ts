@@ -6,6 +6,7 @@ import {
   apiSecuritySignedText,
   openApiPayload,
   sealApiPayload,
+  signApiText,
   verifyApiText,
 } from '../../../lib/api/security/api-security-crypto.js';
 import {
@@ -239,5 +240,82 @@ describe("WeChat's API security example (guide 服务端 API 签名加密指南)
         expect.stringContaining('SM2withSM3 is not supported'),
       ]),
     );
+  });
+});
+
+describe('answers that authenticate but could still mislead', () => {
+  const platform = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const urlPath = 'http://127.0.0.1:1/wxa/business/getuserphonenumber';
+  const timestamp = 1_700_000_000;
+
+  /** An answer sealed and signed as WeChat would, around `plaintext`. */
+  function sealedAnswer(plaintext: string): { body: string; header: (name: string) => string | undefined } {
+    const envelope = sealApiPayload(
+      Buffer.from(GUIDE.symmetricKey, 'base64'),
+      Buffer.alloc(12, 3),
+      apiSecurityAad(urlPath, GUIDE.appId, timestamp, GUIDE.symmetricKeySn),
+      plaintext,
+    );
+    const body = JSON.stringify(envelope);
+    const signature = signApiText(
+      platform.privateKey,
+      apiSecuritySignedText(urlPath, GUIDE.appId, timestamp, body),
+    );
+    const headers: Record<string, string> = {
+      'wechatmp-appid': GUIDE.appId,
+      'wechatmp-timestamp': String(timestamp),
+      'wechatmp-serial': 'aa11',
+      'wechatmp-signature': signature,
+    };
+    return { body, header: (name) => headers[name] };
+  }
+
+  const security = (): ResolvedWxApiSecurity => ({
+    ...guideSecurity(),
+    platformKeys: new Map([['aa11', platform.publicKey]]),
+  });
+
+  it('keeps a `__proto__` key as data, never as the prototype', () => {
+    const { body, header } = sealedAnswer(
+      `{"_n":"x","_appid":"${GUIDE.appId}","_timestamp":${timestamp},"errcode":0,"__proto__":{"polluted":true}}`,
+    );
+    const answer = openApiAnswer({
+      security: security(),
+      operation: 'getPhoneNumber',
+      appId: GUIDE.appId,
+      urlPath,
+      header,
+      body,
+      nowSeconds: timestamp,
+      onDeprecatedSerial: () => undefined,
+    });
+    expect(Object.getPrototypeOf(answer)).toBe(Object.prototype);
+    expect((answer as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.keys(answer)).toEqual(['errcode', '__proto__']);
+  });
+
+  it.each([
+    ['plaintext that is not JSON', 'not json', 'bad-envelope'],
+    ['no _appid', `{"_timestamp":${timestamp},"errcode":0}`, 'appid-mismatch'],
+    [
+      '_timestamp as a string',
+      `{"_appid":"${GUIDE.appId}","_timestamp":"${timestamp}","errcode":0}`,
+      'timestamp-mismatch',
+    ],
+  ])('refuses %s', (_name, plaintext, reason) => {
+    const { body, header } = sealedAnswer(plaintext);
+    const error = captureError(() =>
+      openApiAnswer({
+        security: security(),
+        operation: 'getPhoneNumber',
+        appId: GUIDE.appId,
+        urlPath,
+        header,
+        body,
+        nowSeconds: timestamp,
+        onDeprecatedSerial: () => undefined,
+      }),
+    );
+    expect((error as WxApiAnswerRejectedError).reason).toBe(reason);
   });
 });
