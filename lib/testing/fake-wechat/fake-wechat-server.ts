@@ -96,6 +96,13 @@ const CLIENT_SETTLE_MS = 20;
  * nothing but creates the user if needed. A code is single use (40163 the second time), expires
  * after 5 minutes (40029), and belongs to one app (40029 for another).
  *
+ * An app configured with `apiSecurity` (keys from `createApiSecurityTestKeys`) is in WeChat's API
+ * security mode: on the endpoints that support it, the fake checks each request as WeChat's
+ * security layer does (headers 40231 to 40233, app 40236/40237, a timestamp more than 300 s off
+ * 40240, the RSA-PSS signature 40234, the AES-256-GCM envelope 40235; `Wechatmp-Serial` is not
+ * required, as field reports say of WeChat), then encrypts and signs its answer;
+ * {@link tamperNextAnswer} spoils one.
+ *
  * @example
  * ```ts
  * const wechat = new FakeWeChatServer({ apps: [{ appId, appSecret }] });
