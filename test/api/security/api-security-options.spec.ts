@@ -1,13 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { WxApiClient } from '../../../lib/api/index.js';
 import { resolveWxApiSecurity } from '../../../lib/api/security/api-security-options.js';
 import { resolveWxOpenDataConfig, WxOpenDataConfigError } from '../../../lib/nest/config.js';
-import {
-  createApiSecurityTestKeys,
-  createFakePlatformCredentials,
-  mintPlatformCertificate,
-} from '../../../lib/testing/index.js';
+import { createApiSecurityTestKeys, mintPlatformCertificate } from '../../../lib/testing/index.js';
 import { captureError } from '../../support/capture-error.js';
 
 const keys = createApiSecurityTestKeys();
@@ -15,8 +11,8 @@ const NOW = Date.now();
 
 describe('API security options', () => {
   it('accepts PKCS#8 and PKCS#1 private keys, and every endpoint by default', () => {
-    const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 })
-      .privateKey.export({ type: 'pkcs1', format: 'pem' })
+    const pkcs1 = createPrivateKey(keys.client.privateKey)
+      .export({ type: 'pkcs1', format: 'pem' })
       .toString();
     expect(pkcs1).toContain('BEGIN RSA PRIVATE KEY');
     for (const privateKey of [keys.client.privateKey, pkcs1]) {
@@ -106,7 +102,7 @@ describe('API security options', () => {
   });
 
   it('the module resolver lists the problems of every app in one WxOpenDataConfigError', () => {
-    const other = createFakePlatformCredentials(NOW - 1000);
+    const expired = mintPlatformCertificate({ privateKey: keys.platform.privateKey, notAfter: NOW - 1000 });
     const error = captureError(() =>
       resolveWxOpenDataConfig({
         apps: [
@@ -120,7 +116,7 @@ describe('API security options', () => {
             appSecret: 's',
             apiSecurity: {
               ...keys.client,
-              platformCertificates: [{ sn: other.sn, certificate: other.certificate }],
+              platformCertificates: [{ sn: 'ee11', certificate: expired }],
             },
           },
         ],

@@ -151,7 +151,7 @@ describe('API security mode through the fake WeChat', () => {
       expect((error as WxApiError).errcode).toBe(40029);
     });
 
-    it('a plain request, a replayed body or a re-signed one are refused by the fake', async () => {
+    it('a replayed, an altered or an unsigned request is refused by the fake', async () => {
       const wire: Wire = { bodies: [], answers: [], answerHeaders: [] };
       let replay: { url: string; init: RequestInit } | undefined;
       const capture: WxFetch = (input, init) => {
@@ -177,17 +177,6 @@ describe('API security mode through the fake WeChat', () => {
       expect(await (await fetch(url, { ...init, headers: unsigned })).json()).toMatchObject({
         errcode: 40232,
       });
-      // A valid signature over a ciphertext under another key: the encryption is wrong.
-      const wrongKey = createApiSecurityTestKeys({ platform: keys.platform });
-      const forged = harness.client({
-        apiSecurity: {
-          ...wrongKey.client,
-          privateKey: keys.client.privateKey,
-          privateKeySn: keys.client.privateKeySn,
-        },
-      });
-      const error = await harness.errorOf(forged.getPhoneNumber(harness.issuePhoneCode()));
-      expect((error as WxApiSecurityRefusedError).errcode).toBe(40235);
     });
   });
 
