@@ -154,6 +154,9 @@ function collectApps(
       ...(options.apiSecurity === undefined ? {} : { apiSecurity: options.apiSecurity }),
     });
   }
+  if (options.apiSecurity !== undefined && options.appId === undefined) {
+    problems.push('apiSecurity goes with appId; with apps, give each entry its own apiSecurity');
+  }
   if (options.apps !== undefined) {
     if (Array.isArray(options.apps)) listed.push(...options.apps);
     else problems.push('apps must be an array of { appId, appSecret }');

@@ -130,6 +130,16 @@ describe('API security options', () => {
     expect(message).toContain('sessionTtlSeconds must be a positive integer');
   });
 
+  it('the module refuses a top-level apiSecurity beside apps', () => {
+    const error = captureError(() =>
+      resolveWxOpenDataConfig({
+        apps: [{ appId: 'wx0a1b2c3d4e5f6a7b', appSecret: 's' }],
+        apiSecurity: keys.client,
+      }),
+    );
+    expect((error as Error).message).toContain('apiSecurity goes with appId');
+  });
+
   it('the module keeps a valid apiSecurity for the app’s client', () => {
     const config = resolveWxOpenDataConfig({
       appId: 'wx0a1b2c3d4e5f6a7b',
