@@ -41,7 +41,8 @@ export function mintPlatformCertificate(spec: FakePlatformCertificateSpec): stri
     Buffer.from([0x05, 0x00]),
   );
   const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f; // a positive INTEGER
+  // A positive INTEGER in minimal DER: the top bit clear, and the first byte never zero.
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
   const spki = createPublicKey(spec.privateKey).export({ type: 'spki', format: 'der' });
   const tbs = der(
     0x30,

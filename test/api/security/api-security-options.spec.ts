@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { WxApiClient } from '../../../lib/api/index.js';
 import { resolveWxApiSecurity } from '../../../lib/api/security/api-security-options.js';
 import { resolveWxOpenDataConfig, WxOpenDataConfigError } from '../../../lib/nest/config.js';
@@ -128,6 +128,17 @@ describe('API security options', () => {
     expect(message).toContain('apps[0].apiSecurity.symmetricKey must be');
     expect(message).toContain('apps[1].apiSecurity.platformCertificates[0].certificate expired');
     expect(message).toContain('sessionTtlSeconds must be a positive integer');
+  });
+
+  it('mintPlatformCertificate always writes a certificate Node reads (its random serial in minimal DER)', () => {
+    // One serial in 128 once began with a zero byte, which OpenSSL refuses: 800 tries catch that.
+    for (let i = 0; i < 800; i += 1) {
+      const pem = mintPlatformCertificate({
+        privateKey: keys.platform.privateKey,
+        notAfter: NOW + 86_400_000,
+      });
+      expect(() => new X509Certificate(pem)).not.toThrow();
+    }
   });
 
   it('the module refuses a top-level apiSecurity beside apps', () => {
