@@ -33,12 +33,14 @@ const plan = smoke
       http: { connections: 10, amount: 300, rounds: 1, warmupSeconds: 0 },
       memory: { sessions: 2_000 },
       login: { durationMs: 300 },
+      apisec: { rounds: 1, callsPerRound: 10, cryptoIterations: 20 },
     }
   : {
       crypto: { rounds: 21, batchMs: 80, warmupMs: 500 },
       http: { connections: 50, seconds: 2, rounds: 6, warmupSeconds: 1.5 },
       memory: { sessions: 100_000 },
       login: { durationMs: 3000 },
+      apisec: { rounds: 9, callsPerRound: 60, cryptoIterations: 300 },
     };
 
 const targets = {
@@ -99,6 +101,14 @@ async function optionalLoginBench() {
   return runLoginBench(plan.login);
 }
 
+/** Issue 13's figure: bench/apisec.bench.mjs, the API security mode's cost per protected call. */
+async function optionalApiSecurityBench() {
+  const file = fileURLToPath(new URL('./apisec.bench.mjs', import.meta.url));
+  if (!existsSync(file)) return undefined;
+  const { runApiSecurityBench } = await import(file);
+  return runApiSecurityBench(plan.apisec);
+}
+
 const machineInfo = await machine();
 console.log(
   `machine: ${machineInfo.cpu}, ${machineInfo.cores} cores, Node ${machineInfo.node}; ${machineInfo.uptime ?? ''}`,
@@ -138,6 +148,16 @@ try {
   console.error(`login bench failed: ${error.message}`);
 }
 
+let apisec;
+try {
+  section('API security mode: a protected call against the same call without it (no target here)');
+  apisec = await optionalApiSecurityBench();
+  if (apisec)
+    log(`api_security_cost_ratio ${apisec.api_security_cost_ratio.toFixed(2)} (${JSON.stringify(apisec)})`);
+} catch (error) {
+  console.error(`API security bench failed: ${error.message}`);
+}
+
 const results = {
   when: new Date(started).toISOString(),
   smoke,
@@ -149,6 +169,8 @@ const results = {
       'Each ratio compares two figures measured in this run. Crypto ratios are medians of per-round ratios (interleaved rounds, each case timed once per round); HTTP ratios are req/s over all measured rounds of one adapter.',
     crypto_vs_best_peer:
       'ours / best_peer: our crypto-path ns/op divided by the ns/op of the fastest peer (best_peer); below 1 means ours is faster.',
+    api_security_cost_ratio:
+      'ms per getPhoneNumber call in the API security mode ÷ ms per plain call, same fake WeChat on loopback, median of interleaved rounds; the fake does the mirror work (verify, decrypt, encrypt, sign), so this bounds the client’s share from above (client_crypto_us_per_call is that share alone).',
   },
   crypto_vs_raw: crypto.crypto_vs_raw,
   full_vs_crypto: crypto.full_vs_crypto,
@@ -165,6 +187,8 @@ const results = {
   redis_vs_memory: typeof redis?.redis_vs_memory === 'number' ? redis.redis_vs_memory : null,
   redis_note: redisNote,
   memory_bytes_per_session: memory.bytes_per_session,
+  api_security_cost_ratio:
+    typeof apisec?.api_security_cost_ratio === 'number' ? apisec.api_security_cost_ratio : null,
   targets,
   met: {},
   crypto: {
@@ -181,6 +205,7 @@ const results = {
   memory,
   redis,
   login,
+  apisec,
 };
 for (const [name, target] of Object.entries(targets)) {
   const value = results[name];

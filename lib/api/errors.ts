@@ -104,3 +104,71 @@ export class WxApiTimeoutError extends WxApiCallError {
     super(operation, `WeChat ${operation} did not answer within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * A failure of WeChat's API security mode (see `apiSecurity`). Meant for an HTTP 502: either
+ * the answer could not be trusted, or WeChat refused how the request was protected.
+ *
+ * @public
+ */
+export abstract class WxApiSecurityError extends WxApiCallError {}
+
+/**
+ * Which check an answer failed in the API security mode: `unsigned` (no signature, and not a
+ * plain error answer), `unknown-serial` (signed with a certificate not configured),
+ * `bad-signature`, `bad-envelope` (not `{ iv, data, authtag }`), `decryption-failed` (the GCM tag
+ * does not authenticate), `appid-mismatch`, `timestamp-mismatch` (`_timestamp` is not the
+ * header's), `stale` (more than 300 s from the local clock).
+ *
+ * @public
+ */
+export type WxApiAnswerRejection =
+  | 'unsigned'
+  | 'unknown-serial'
+  | 'bad-signature'
+  | 'bad-envelope'
+  | 'decryption-failed'
+  | 'appid-mismatch'
+  | 'timestamp-mismatch'
+  | 'stale';
+
+/**
+ * An answer to a protected call failed verification; nothing of it reached the caller. Either
+ * something on the path altered or forged it, or the platform certificates configured are not
+ * WeChat's current ones (`unknown-serial`), or the clock is off (`stale`).
+ *
+ * @public
+ */
+export class WxApiAnswerRejectedError extends WxApiSecurityError {
+  readonly code = 'WX_API_ANSWER_REJECTED' as const;
+
+  constructor(
+    operation: WxApiOperation,
+    /** The check that failed, see {@link WxApiAnswerRejection}. */
+    readonly reason: WxApiAnswerRejection,
+  ) {
+    super(operation, `WeChat ${operation} answer rejected by the API security checks: ${reason}`);
+  }
+}
+
+/**
+ * WeChat's security layer refused a protected request (errcodes 40230 to 40240); the message
+ * says what to fix.
+ *
+ * @public
+ */
+export class WxApiSecurityRefusedError extends WxApiSecurityError {
+  readonly code = 'WX_API_SECURITY_REFUSED' as const;
+
+  constructor(
+    operation: WxApiOperation,
+    /** WeChat's error code, 40230 to 40240. */
+    readonly errcode: number,
+    /** What to change, in words. */
+    readonly fix: string,
+    /** WeChat's request id from `errmsg`, when present. */
+    readonly rid?: string,
+  ) {
+    super(operation, `WeChat ${operation} refused by the API security layer, errcode ${errcode}: ${fix}`);
+  }
+}

@@ -1,6 +1,7 @@
 import { WX_ERRCODE_SYSTEM_BUSY } from './errcodes.js';
 import { WxApiError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
 import { settleWithin, type Deadline } from './deadline.js';
+import { apiSecurityRefusal } from './security/api-security.js';
 
 /**
  * A fetch implementation: Node's global `fetch` or a stand-in with the same contract.
@@ -30,6 +31,30 @@ export interface WxApiRequest {
   readonly body?: object;
 }
 
+/**
+ * A request as a {@link WxExchangeLayer} sends it instead of the plain one: its body text
+ * (serialised once; these are the bytes sent), extra headers and query, and how to read the answer.
+ *
+ * @internal
+ */
+export interface WxSealedRequest {
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** WeChat's JSON answer once the layer accepts it. @throws a `WxApiCallError` when it does not */
+  open(headers: Headers, body: string): WxJsonObject;
+}
+
+/**
+ * What stands between the client and the wire for some requests: the API security mode.
+ *
+ * @internal
+ */
+export interface WxExchangeLayer {
+  /** The sealed request, or `undefined` to send `request` as it is. */
+  seal(request: WxApiRequest, urlPath: string): WxSealedRequest | undefined;
+}
+
 /** WeChat's answers are a few hundred bytes; anything this big is not WeChat speaking. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -48,15 +73,18 @@ export function exchangeOnce(
   apiBaseUrl: string,
   request: WxApiRequest,
   deadline: Deadline,
+  layer?: WxExchangeLayer,
 ): Promise<WxJsonObject> {
   return settleWithin(deadline, request.operation, async (signal) => {
-    const response = await fetchOrUnavailable(fetchImpl, apiBaseUrl, request, signal);
+    const sealed = layer?.seal(request, `${apiBaseUrl}${request.path}`);
+    const response = await fetchOrUnavailable(fetchImpl, apiBaseUrl, request, signal, sealed);
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       throw new WxApiUnavailableError(request.operation, 'http-status', `HTTP ${response.status}`);
     }
     const text = await readCappedText(response, request.operation);
-    return parseWxAnswer(text, request.operation);
+    if (sealed === undefined) return parseWxAnswer(text, request.operation);
+    return readWxAnswer(sealed.open(response.headers, text), request.operation);
   });
 }
 
@@ -76,19 +104,24 @@ async function fetchOrUnavailable(
   apiBaseUrl: string,
   request: WxApiRequest,
   signal: AbortSignal,
+  sealed: WxSealedRequest | undefined,
 ): Promise<Response> {
-  const url = `${apiBaseUrl}${request.path}?${new URLSearchParams(request.query).toString()}`;
+  const query = sealed?.query ?? request.query;
+  const url = `${apiBaseUrl}${request.path}?${new URLSearchParams(query).toString()}`;
   const init: RequestInit = {
     method: request.method,
     headers:
-      request.body === undefined
-        ? { accept: 'application/json' }
-        : { accept: 'application/json', 'content-type': 'application/json' },
+      sealed !== undefined
+        ? { accept: 'application/json', 'content-type': 'application/json', ...sealed.headers }
+        : request.body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/json' },
     // WeChat never redirects; following one would carry the secret to wherever it points.
     redirect: 'manual',
     signal,
   };
-  if (request.body !== undefined) init.body = JSON.stringify(request.body);
+  if (sealed !== undefined) init.body = sealed.body;
+  else if (request.body !== undefined) init.body = JSON.stringify(request.body);
   try {
     return await fetchImpl(url, init);
   } catch (error) {
@@ -149,12 +182,18 @@ export function parseWxAnswer(text: string, operation: WxApiOperation): WxJsonOb
     throw new WxApiUnavailableError(operation, 'not-json');
   }
   if (!isJsonObject(value)) throw new WxApiUnavailableError(operation, 'not-json');
+  return readWxAnswer(value, operation);
+}
+
+/** The answer when its errcode is 0 or absent, else the typed error it stands for. */
+function readWxAnswer(value: WxJsonObject, operation: WxApiOperation): WxJsonObject {
   const errcode = value['errcode'];
   if (errcode === undefined || errcode === 0) return value;
   if (typeof errcode !== 'number' || !Number.isInteger(errcode)) {
     throw new WxApiUnavailableError(operation, 'invalid-response', 'errcode is not an integer');
   }
-  throw new WxApiError(operation, errcode, requestIdOf(value['errmsg']));
+  const rid = requestIdOf(value['errmsg']);
+  throw apiSecurityRefusal(operation, errcode, rid) ?? new WxApiError(operation, errcode, rid);
 }
 
 function isJsonObject(value: unknown): value is WxJsonObject {

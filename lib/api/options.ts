@@ -1,5 +1,10 @@
 import type { WxAccessTokenStore } from './access-token-store.js';
 import type { WxFetch } from './http-exchange.js';
+import {
+  resolveWxApiSecurity,
+  type ResolvedWxApiSecurity,
+  type WxApiSecurityOptions,
+} from './security/api-security-options.js';
 
 /**
  * Settings of {@link WxApiClient}.
@@ -32,6 +37,11 @@ export interface WxApiClientOptions {
    * Default: none, the token is cached in this process only.
    */
   accessTokenStore?: WxAccessTokenStore;
+  /**
+   * WeChat's API security mode ("API 安全"), when it is turned on in the console: the calls that
+   * support it are encrypted and signed, and their answers verified and decrypted. Default: off.
+   */
+  apiSecurity?: WxApiSecurityOptions;
 }
 
 /**
@@ -49,6 +59,7 @@ export interface ResolvedWxApiClientOptions {
   readonly fetch: WxFetch;
   readonly now: () => number;
   readonly accessTokenStore: WxAccessTokenStore | undefined;
+  readonly apiSecurity: ResolvedWxApiSecurity | undefined;
 }
 
 /** WeChat's production API origin. @public */
@@ -64,6 +75,7 @@ const MAX_ATTEMPTS_LIMIT = 10;
  * @internal
  */
 export function resolveWxApiClientOptions(options: WxApiClientOptions): ResolvedWxApiClientOptions {
+  const now = options.now ?? Date.now;
   return {
     appId: requireNonEmptyString('appId', options.appId),
     appSecret: requireNonEmptyString('appSecret', options.appSecret),
@@ -72,9 +84,17 @@ export function resolveWxApiClientOptions(options: WxApiClientOptions): Resolved
     maxAttempts: requireInteger('maxAttempts', options.maxAttempts ?? 3, 1, MAX_ATTEMPTS_LIMIT),
     retryDelayMs: requireInteger('retryDelayMs', options.retryDelayMs ?? 100, 0, 60_000),
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    now: options.now ?? Date.now,
+    now,
     accessTokenStore: checkAccessTokenStore(options.accessTokenStore),
+    apiSecurity: checkApiSecurity(options.apiSecurity, now),
   };
+}
+
+function checkApiSecurity(value: unknown, now: () => number): ResolvedWxApiSecurity | undefined {
+  if (value === undefined) return undefined;
+  const { security, problems } = resolveWxApiSecurity(value, 'apiSecurity', now());
+  if (security === undefined) throw new TypeError(`WxApiClient: ${problems.join('; ')}`);
+  return security;
 }
 
 function checkAccessTokenStore(store: unknown): WxAccessTokenStore | undefined {

@@ -9,12 +9,19 @@ import { backoffDelayMs } from './backoff.js';
 import { Deadline, pause, settleWithin } from './deadline.js';
 import { isAccessTokenRejection, WX_ERRCODE_INVALID_SIGNATURE } from './errcodes.js';
 import { WxApiError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
-import { exchangeOnce, isRetryableFailure, type WxApiRequest, type WxJsonObject } from './http-exchange.js';
+import {
+  exchangeOnce,
+  isRetryableFailure,
+  type WxApiRequest,
+  type WxExchangeLayer,
+  type WxJsonObject,
+} from './http-exchange.js';
 import {
   resolveWxApiClientOptions,
   type ResolvedWxApiClientOptions,
   type WxApiClientOptions,
 } from './options.js';
+import { WxApiSecurityLayer } from './security/api-security.js';
 import { sessionKeySignature } from './session-key-signature.js';
 
 /**
@@ -59,12 +66,16 @@ export type WxRawPhoneInfo = Readonly<Record<string, unknown>>;
 export class WxApiClient {
   private readonly options: ResolvedWxApiClientOptions;
   private readonly accessTokens: AccessTokenSource;
+  /** The API security mode, when configured. */
+  private readonly layer: WxExchangeLayer | undefined;
 
   /**
    * @throws TypeError or RangeError when an option is missing or out of range
    */
   constructor(options: WxApiClientOptions) {
     this.options = resolveWxApiClientOptions(options);
+    const { apiSecurity } = this.options;
+    this.layer = apiSecurity && new WxApiSecurityLayer(apiSecurity, this.options.appId, this.options.now);
     const fetchToken = (force: boolean): Promise<WxFetchedAccessToken> => this.fetchAccessToken(force);
     const { accessTokenStore, appId, now, timeoutMs } = this.options;
     this.accessTokens =
@@ -246,7 +257,7 @@ export class WxApiClient {
     // Ends: every failure either rethrows or pauses and counts an attempt, up to maxAttempts.
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await exchangeOnce(fetch, apiBaseUrl, request, deadline);
+        return await exchangeOnce(fetch, apiBaseUrl, request, deadline, this.layer);
       } catch (error) {
         if (attempt >= maxAttempts || !isRetryableFailure(error)) throw error;
         const delayMs = backoffDelayMs(attempt, retryDelayMs);

@@ -20,7 +20,9 @@ export type WxOpenDataErrorCode =
   | 'KEY_ATTEMPTS_BUSY'
   | 'WX_API_ERROR'
   | 'WX_API_UNAVAILABLE'
-  | 'WX_API_TIMEOUT';
+  | 'WX_API_TIMEOUT'
+  | 'WX_API_ANSWER_REJECTED'
+  | 'WX_API_SECURITY_REFUSED';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,

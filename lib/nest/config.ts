@@ -5,6 +5,7 @@ import {
 } from '../stores/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_WATERMARK_MAX_AGE_SECONDS } from '../core/index.js';
+import { resolveWxApiSecurity } from '../api/security/api-security-options.js';
 import {
   readBearerToken,
   type WxHttpRequest,
@@ -158,7 +159,14 @@ function collectApps(
 ): Map<string, WxMiniProgramOptions> {
   const listed: WxMiniProgramOptions[] = [];
   if (options.appId !== undefined || options.appSecret !== undefined) {
-    listed.push({ appId: options.appId as string, appSecret: options.appSecret as string });
+    listed.push({
+      appId: options.appId as string,
+      appSecret: options.appSecret as string,
+      ...(options.apiSecurity === undefined ? {} : { apiSecurity: options.apiSecurity }),
+    });
+  }
+  if (options.apiSecurity !== undefined && options.appId === undefined) {
+    problems.push('apiSecurity goes with appId; with apps, give each entry its own apiSecurity');
   }
   if (options.apps !== undefined) {
     if (Array.isArray(options.apps)) listed.push(...options.apps);
@@ -176,8 +184,14 @@ function collectApps(
       problems.push(
         `${where === 'appId' ? 'appSecret' : `apps[${index}].appSecret`} must be a non-empty string`,
       );
-    } else {
+    } else if (app.apiSecurity === undefined) {
       apps.set(app.appId, Object.freeze({ appId: app.appId, appSecret: app.appSecret }));
+    } else {
+      const prefix = where === 'appId' ? 'apiSecurity' : `apps[${index}].apiSecurity`;
+      const checked = resolveWxApiSecurity(app.apiSecurity, prefix, Date.now()).problems;
+      problems.push(...checked);
+      const { appId, appSecret, apiSecurity } = app;
+      if (checked.length === 0) apps.set(appId, Object.freeze({ appId, appSecret, apiSecurity }));
     }
   });
   return apps;

@@ -1,5 +1,5 @@
 import { HttpStatus, type HttpException, type Logger } from '@nestjs/common';
-import { WxApiError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
+import { WxApiError, WxApiSecurityError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
 import { WxKeyAttemptsBusyError, WxSessionStoreUnavailableError } from '../session/index.js';
@@ -102,6 +102,7 @@ export interface WxAnswer {
  * - WeChat refused a login or phone code (40029, 40163): 401 `WX_CODE_REJECTED`;
  * - WeChat's rate limit (45011): 429; a user WeChat blocks as high-risk (40226): 403;
  * - any other WeChat error, or WeChat unreachable or answering garbage: 502; too slow: 504;
+ * - an answer failing the API security checks, or WeChat refusing the request's: 502;
  * - the session store unavailable: 503 `WX_SESSION_STORE_UNAVAILABLE` with `Retry-After` (an
  *   outage is logged once a second at most, with a count).
  *
@@ -128,6 +129,13 @@ export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string
   if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
   if (error instanceof WxApiTimeoutError) {
     return answer(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
+  }
+  if (error instanceof WxApiSecurityError) {
+    const message =
+      error.code === 'WX_API_ANSWER_REJECTED'
+        ? 'WeChat answer failed the API security checks'
+        : 'WeChat refused the request’s API security (see the server log)';
+    return answer(HttpStatus.BAD_GATEWAY, error.code, message);
   }
   if (error instanceof WxApiUnavailableError) {
     return answer(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached');

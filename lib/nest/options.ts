@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { WxSessionStore } from '../session/index.js';
 import type { RedisWxSessionStoreOptions } from '../stores/index.js';
+import type { WxApiSecurityOptions } from '../api/index.js';
 
 /**
  * One mini program the module serves.
@@ -12,6 +13,11 @@ export interface WxMiniProgramOptions {
   appId: string;
   /** The AppSecret, for code2Session and access tokens. Never logged. */
   appSecret: string;
+  /**
+   * WeChat's API security mode ("API 安全") for this mini program, when it is on in the console:
+   * keys, certificates and which calls to protect. Checked at boot. Default: off.
+   */
+  apiSecurity?: WxApiSecurityOptions;
 }
 
 /**
@@ -49,6 +55,8 @@ export interface WxOpenDataModuleOptions {
   appId?: string;
   /** The AppSecret of that mini program. */
   appSecret?: string;
+  /** The API security mode of that mini program (see {@link WxMiniProgramOptions.apiSecurity}). */
+  apiSecurity?: WxApiSecurityOptions;
   /** Several mini programs; each session remembers its own, and watermarks must name it. */
   apps?: WxMiniProgramOptions[];
   /** WeChat's server API. Default `https://api.weixin.qq.com`; tests point it at a fake. */

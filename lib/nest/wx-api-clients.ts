@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxMalformedPayloadError } from '../core/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
@@ -13,6 +13,7 @@ import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 @Injectable()
 export class WxApiClients {
   private readonly clients = new Map<string, WxApiClient>();
+  private readonly logger = new Logger('WxOpenData');
 
   constructor(@Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig) {
     for (const app of config.apps.values()) {
@@ -25,6 +26,9 @@ export class WxApiClients {
           timeoutMs: config.apiTimeoutMs,
           // The fleet's token: every instance sharing the store uses one, refreshed once for all.
           accessTokenStore: config.sessionStore,
+          ...(app.apiSecurity === undefined
+            ? {}
+            : { apiSecurity: { onWarning: (message) => this.logger.warn(message), ...app.apiSecurity } }),
         }),
       );
     }

@@ -9,6 +9,8 @@ export interface FakeAnswer {
   readonly status: number;
   readonly contentType: string;
   readonly body: string;
+  /** Extra headers (the API security mode's `Wechatmp-*`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const JSON_CONTENT_TYPE = 'application/json; encoding=utf-8';

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createSessionKey } from '../open-data-fixtures.js';
 import { fakeError, jsonAnswer, type FakeAnswer } from './fake-wechat-answers.js';
+import type { FakeWeChatApiSecurity } from './fake-wechat-security.js';
 
 /**
  * A mini program the fake knows.
@@ -10,6 +11,8 @@ import { fakeError, jsonAnswer, type FakeAnswer } from './fake-wechat-answers.js
 export interface FakeWeChatApp {
   appId: string;
   appSecret: string;
+  /** Turns on the API security mode for this app: its protected calls must come encrypted and signed. */
+  apiSecurity?: FakeWeChatApiSecurity;
 }
 
 /**
@@ -167,6 +170,11 @@ export class FakeWeChatModel {
   /** Makes every access token issued so far invalid: using one answers 40001. */
   expireAccessTokens(): void {
     for (const token of this.accessTokens.values()) token.revoked = true;
+  }
+
+  /** The app an access token belongs to, or `undefined` for an unknown token. */
+  appIdOfAccessToken(token: unknown): string | undefined {
+    return typeof token === 'string' ? this.accessTokens.get(token)?.appId : undefined;
   }
 
   forcedRefreshCount(): number {

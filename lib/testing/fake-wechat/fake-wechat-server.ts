@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   errorAnswer,
@@ -14,6 +20,8 @@ import {
   type FakeWeChatUser,
   type FakeWeChatUserSpec,
 } from './fake-wechat-model.js';
+import { WX_API_SECURITY_ENDPOINTS } from '../../api/security/api-security-options.js';
+import { FakeApiSecurityGate, type FakeAnswerTampering } from './fake-wechat-security.js';
 
 /**
  * The WeChat endpoints the fake answers.
@@ -88,6 +96,13 @@ const CLIENT_SETTLE_MS = 20;
  * nothing but creates the user if needed. A code is single use (40163 the second time), expires
  * after 5 minutes (40029), and belongs to one app (40029 for another).
  *
+ * An app configured with `apiSecurity` (keys from `createApiSecurityTestKeys`) is in WeChat's API
+ * security mode: on the endpoints that support it, the fake checks each request as WeChat's
+ * security layer does (headers 40231 to 40233, app 40236/40237, a timestamp more than 300 s off
+ * 40240, the RSA-PSS signature 40234, the AES-256-GCM envelope 40235; `Wechatmp-Serial` is not
+ * required, as field reports say of WeChat), then encrypts and signs its answer;
+ * {@link tamperNextAnswer} spoils one.
+ *
  * @example
  * ```ts
  * const wechat = new FakeWeChatServer({ apps: [{ appId, appSecret }] });
@@ -103,6 +118,8 @@ export class FakeWeChatServer {
   private readonly server: Server;
   private readonly counts = new Map<string, number>();
   private readonly faults = new Map<string, FakeWeChatFault[]>();
+  private readonly tamperings = new Map<string, FakeAnswerTampering[]>();
+  private readonly security: FakeApiSecurityGate;
   private readonly pendingDelays = new Set<NodeJS.Timeout>();
   private mode: FakeWeChatMode = 'normal';
   private slowDelayMs = DEFAULT_SLOW_DELAY_MS;
@@ -117,6 +134,7 @@ export class FakeWeChatServer {
       accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 7200,
       loginsPerMinute: options.loginsPerMinute ?? 100,
     });
+    this.security = new FakeApiSecurityGate(options.apps, options.now ?? Date.now);
     this.server = createServer((request, response) => this.handle(request, response));
     this.server.on('connection', (socket: Socket) => {
       if (this.mode === 'reset') socket.destroy();
@@ -196,9 +214,20 @@ export class FakeWeChatServer {
     this.faults.set(endpoint, queue);
   }
 
-  /** Drops faults queued by {@link failNext}. */
+  /**
+   * Spoils the next `times` answers to `endpoint`, a call protected by the API security mode
+   * (see {@link FakeAnswerTampering}); the request itself is handled as usual.
+   */
+  tamperNextAnswer(endpoint: FakeWeChatEndpoint, tampering: FakeAnswerTampering, times = 1): void {
+    const queue = this.tamperings.get(endpoint) ?? [];
+    for (let i = 0; i < times; i += 1) queue.push(tampering);
+    this.tamperings.set(endpoint, queue);
+  }
+
+  /** Drops faults queued by {@link failNext} and tamperings queued by {@link tamperNextAnswer}. */
   clearFaults(): void {
     this.faults.clear();
+    this.tamperings.clear();
   }
 
   /**
@@ -250,7 +279,8 @@ export class FakeWeChatServer {
     const url = new URL(request.url ?? '/', `http://${LOOPBACK}`);
     this.counts.set(url.pathname, (this.counts.get(url.pathname) ?? 0) + 1);
     readBody(request).then(
-      (body) => this.answerAfterDelay(response, () => this.answer(request.method, url, body)),
+      (body) =>
+        this.answerAfterDelay(response, () => this.answer(request.method, url, body, request.headers)),
       () => response.destroy(),
     );
   }
@@ -267,13 +297,37 @@ export class FakeWeChatServer {
     this.pendingDelays.add(timer);
   }
 
-  private answer(method: string | undefined, url: URL, body: string): FakeAnswer {
+  private answer(
+    method: string | undefined,
+    url: URL,
+    body: string,
+    headers: IncomingHttpHeaders,
+  ): FakeAnswer {
     if (this.mode === 'busy') return fakeError('busy');
     if (this.mode === 'html') return htmlBadGatewayAnswer();
     if (this.mode === 'garbage') return garbageAnswer();
     const fault = this.faults.get(url.pathname)?.shift();
     if (fault !== undefined) return errorAnswer(fault.errcode, fault.errmsg ?? 'injected fault');
     const query = Object.fromEntries(url.searchParams);
+    const appId = headers['wechatmp-appid'] ?? this.model.appIdOfAccessToken(query['access_token']);
+    const protectedPaths: readonly string[] = WX_API_SECURITY_ENDPOINTS;
+    if (!protectedPaths.includes(url.pathname) || !this.security.protects(String(appId))) {
+      return this.route(method, url, query, body);
+    }
+    // The API security mode: WeChat's security layer first, then the endpoint on the plaintext.
+    const tokenAppId = this.model.appIdOfAccessToken(query['access_token']);
+    const opened = this.security.open(`${this.baseUrl}${url.pathname}`, headers, body, tokenAppId);
+    if ('answer' in opened) return opened.answer;
+    const answer = this.route(method, url, query, opened.plaintext);
+    return opened.seal(answer, this.tamperings.get(url.pathname)?.shift());
+  }
+
+  private route(
+    method: string | undefined,
+    url: URL,
+    query: Record<string, string>,
+    body: string,
+  ): FakeAnswer {
     switch (url.pathname as FakeWeChatEndpoint) {
       case '/sns/jscode2session':
         return this.model.code2Session(query);
@@ -326,6 +380,7 @@ function send(response: ServerResponse, answer: FakeAnswer): void {
   // The client may have given up (a timeout) while a slow answer was pending.
   if (response.destroyed || response.writableEnded) return;
   response.writeHead(answer.status, {
+    ...answer.headers,
     'content-type': answer.contentType,
     'content-length': Buffer.byteLength(answer.body),
   });

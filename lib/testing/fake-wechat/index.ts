@@ -11,3 +11,5 @@ export type {
   FakeWeChatUser,
   FakeWeChatUserSpec,
 } from './fake-wechat-model.js';
+export { mintPlatformCertificate, type FakePlatformCertificateSpec } from './fake-wechat-certificate.js';
+export type { FakeAnswerTampering, FakeWeChatApiSecurity } from './fake-wechat-security.js';
