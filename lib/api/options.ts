@@ -32,7 +32,20 @@ export interface WxApiClientOptions {
    * Default: none, the token is cached in this process only.
    */
   accessTokenStore?: WxAccessTokenStore;
+  /**
+   * Told of every WeChat call when it ends (retries included), for metrics: the operation, how
+   * long it took and its outcome (`'ok'`, the errcode, or `timeout` / the unavailability reason).
+   * Never given a secret, a code or an openid. Default: nobody is told.
+   */
+  onCall?: WxApiCallObserver;
 }
+
+/**
+ * Receives the end of each WeChat call; see {@link WxApiClientOptions.onCall}.
+ *
+ * @public
+ */
+export type WxApiCallObserver = (operation: string, durationMs: number, outcome: string) => void;
 
 /**
  * {@link WxApiClientOptions} with defaults applied and values checked.
@@ -49,6 +62,7 @@ export interface ResolvedWxApiClientOptions {
   readonly fetch: WxFetch;
   readonly now: () => number;
   readonly accessTokenStore: WxAccessTokenStore | undefined;
+  readonly onCall: WxApiCallObserver | undefined;
 }
 
 /** WeChat's production API origin. @public */
@@ -74,6 +88,7 @@ export function resolveWxApiClientOptions(options: WxApiClientOptions): Resolved
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     now: options.now ?? Date.now,
     accessTokenStore: checkAccessTokenStore(options.accessTokenStore),
+    onCall: checkFunction('onCall', options.onCall),
   };
 }
 
@@ -88,6 +103,13 @@ function checkAccessTokenStore(store: unknown): WxAccessTokenStore | undefined {
     throw new TypeError(`WxApiClient: accessTokenStore must implement ${methods.join(', ')}`);
   }
   return store as WxAccessTokenStore;
+}
+
+function checkFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`WxApiClient: ${name} must be a function`);
+  }
+  return value;
 }
 
 function requireNonEmptyString(name: string, value: unknown): string {

@@ -40,6 +40,8 @@ export interface WxOpenDataConfig {
   /** Key-dependent failures that revoke a session; `false`: never. */
   readonly maxKeyFailures: number | false;
   readonly getSessionToken: (request: WxHttpRequest) => string | undefined;
+  /** `'auto'`: metrics when `@opentelemetry/api` is installed. */
+  readonly metrics: boolean | 'auto';
 }
 
 /**
@@ -104,6 +106,8 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   if (options.getSessionToken !== undefined && typeof options.getSessionToken !== 'function') {
     problems.push('getSessionToken must be a function');
   }
+  const metrics = options.metrics ?? 'auto';
+  if (metrics !== 'auto' && typeof metrics !== 'boolean') problems.push('metrics must be a boolean');
   const [first] = apps.keys();
   if (problems.length > 0 || first === undefined) throw new WxOpenDataConfigError(problems);
   // Built last, once everything else is valid: building it opens a connection.
@@ -129,6 +133,7 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
           watermarkMaxAgeSeconds + clockToleranceSeconds + 1,
     maxKeyFailures,
     getSessionToken: options.getSessionToken ?? readBearerToken,
+    metrics,
   });
 }
 

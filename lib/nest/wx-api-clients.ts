@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
+import { NO_TELEMETRY, type WxTelemetry } from '../observability/index.js';
+import { WxSessionStore } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { WX_TELEMETRY } from './telemetry.provider.js';
 
 /**
  * One {@link WxApiClient} per configured mini program. Their access tokens live in the session
@@ -13,7 +16,12 @@ import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 export class WxApiClients {
   private readonly clients = new Map<string, WxApiClient>();
 
-  constructor(@Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig) {
+  constructor(
+    @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
+    store: WxSessionStore,
+    @Inject(WX_TELEMETRY) telemetry: WxTelemetry,
+  ) {
+    const onCall = telemetry === NO_TELEMETRY ? undefined : telemetry.wechatCall;
     for (const app of config.apps.values()) {
       this.clients.set(
         app.appId,
@@ -23,10 +31,16 @@ export class WxApiClients {
           apiBaseUrl: config.apiBaseUrl,
           timeoutMs: config.apiTimeoutMs,
           // The fleet's token: every instance sharing the store uses one, refreshed once for all.
-          accessTokenStore: config.sessionStore,
+          accessTokenStore: store,
+          ...(onCall === undefined ? {} : { onCall }),
         }),
       );
     }
+  }
+
+  /** Every configured mini program's client, in the order they were configured. */
+  all(): readonly WxApiClient[] {
+    return [...this.clients.values()];
   }
 
   /**

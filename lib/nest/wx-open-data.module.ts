@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
-import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG } from './config.js';
+import { sessionStoreProvider, telemetryProvider, WX_TELEMETRY } from './telemetry.provider.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
 import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
 import { WxApiClients } from './wx-api-clients.js';
@@ -32,11 +33,8 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
       useFactory: resolveWxOpenDataConfig,
       inject: [WX_OPEN_DATA_MODULE_OPTIONS],
     },
-    {
-      provide: WxSessionStore,
-      useFactory: (config: WxOpenDataConfig) => config.sessionStore,
-      inject: [WX_OPEN_DATA_CONFIG],
-    },
+    telemetryProvider,
+    sessionStoreProvider,
     WxApiClients,
     { provide: WxApiClient, useFactory: (clients: WxApiClients) => clients.get(), inject: [WxApiClients] },
     WxSessionService,
@@ -47,6 +45,7 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
   ],
   exports: [
     WX_OPEN_DATA_CONFIG,
+    WX_TELEMETRY,
     WxSessionStore,
     WxApiClients,
     WxApiClient,

@@ -1,17 +1,21 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { wxCallOutcome } from '../api/call-outcome.js';
 import { WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.js';
+import type { WxTelemetry } from '../observability/index.js';
 import {
   createSessionToken,
   isSessionToken,
   openDataFingerprint,
   WxReplayedPayloadError,
   WxSessionStore,
+  WxSessionStoreUnavailableError,
   wxUserId,
   type WxActiveSession,
   type WxSessionRecord,
   type WxUserKeys,
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { WX_TELEMETRY } from './telemetry.provider.js';
 import { WxApiClients } from './wx-api-clients.js';
 
 /**
@@ -64,6 +68,7 @@ export class WxSessionService {
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
     private readonly store: WxSessionStore,
     private readonly clients: WxApiClients,
+    @Inject(WX_TELEMETRY) private readonly telemetry: WxTelemetry,
   ) {}
 
   /**
@@ -76,9 +81,17 @@ export class WxSessionService {
    *   when WeChat cannot be reached in time
    */
   async login(code: string, appId: string = this.config.defaultAppId): Promise<WxLoginResult> {
-    const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
-    const token = await this.create({ openid, unionid, appId, sessionKey });
-    return unionid === undefined ? { token, openid } : { token, openid, unionid };
+    try {
+      const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
+      const token = await this.create({ openid, unionid, appId, sessionKey });
+      this.telemetry.login('ok');
+      return unionid === undefined ? { token, openid } : { token, openid, unionid };
+    } catch (error) {
+      this.telemetry.login(
+        error instanceof WxSessionStoreUnavailableError ? 'store-unavailable' : wxCallOutcome(error),
+      );
+      throw error;
+    }
   }
 
   /**

@@ -4,12 +4,15 @@ import { WxOpenDataModule, type WxOpenDataModuleOptions } from 'nestjs-wx-open-d
 import { AuthController } from './auth.controller.js';
 import { GroupsController } from './groups.controller.js';
 import { MeController } from './me.controller.js';
+import { ObservabilityModule } from './observability.js';
 import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './wechat-endpoint.js';
 
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, envFilePath: ['.env', 'sample/.env'] }),
     WxOpenDataModule.forRootAsync({
+      // Global: the health check in ObservabilityModule injects the session store and clients.
+      isGlobal: true,
       imports: [WeChatEndpointModule],
       inject: [WECHAT_ENDPOINT, ConfigService],
       useFactory: (endpoint: WeChatEndpoint, config: ConfigService): WxOpenDataModuleOptions => {
@@ -24,6 +27,7 @@ import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './we
       },
     }),
     WeChatEndpointModule,
+    ObservabilityModule,
   ],
   controllers: [AuthController, MeController, GroupsController],
 })
