@@ -15,6 +15,7 @@ const config: Config = {
     '^nestjs-wx-open-data$': '<rootDir>/lib/index.ts',
     '^nestjs-wx-open-data/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-wx-open-data/swagger$': '<rootDir>/lib/swagger/index.ts',
+    '^nestjs-wx-open-data/terminus$': '<rootDir>/lib/terminus/index.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],

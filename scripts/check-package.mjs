@@ -7,6 +7,7 @@ const expected = {
   '.': ['WxOpenDataModule', 'decryptOpenData', 'verifySignature', 'WxSessionStore'],
   './testing': ['encryptOpenData', 'FakeWeChatServer', 'MiniProgramClient'],
   './swagger': ['ApiWxOpenData'],
+  './terminus': ['WxOpenDataHealthIndicator'],
 };
 
 for (const [entry, names] of Object.entries(expected)) {

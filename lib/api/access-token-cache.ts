@@ -36,6 +36,15 @@ export function accessTokenRefreshAt(requestedAt: number, expiresInSeconds: numb
   return requestedAt + lifetimeMs - Math.min(MAX_REFRESH_MARGIN_MS, lifetimeMs * REFRESH_MARGIN_FRACTION);
 }
 
+/**
+ * What a process knows of its mini program's access token, without asking WeChat: `fresh` (held
+ * and before its refresh time), `due` (held, refresh time passed), `absent` (none fetched yet,
+ * or dropped); `failing` when the last fetch failed and no fresh token is held.
+ *
+ * @public
+ */
+export type WxAccessTokenStatus = 'fresh' | 'due' | 'absent' | 'failing';
+
 interface CachedAccessToken {
   readonly accessToken: string;
   readonly refreshAt: number;
@@ -49,6 +58,8 @@ interface CachedAccessToken {
 export interface AccessTokenSource {
   /** A token to use now. */
   get(): Promise<string>;
+  /** What this process holds, without fetching: for health checks. */
+  status(): WxAccessTokenStatus;
   /** A token other than `rejected`, which WeChat refused (40001/40014/42001). */
   replace(rejected: string): Promise<string>;
   /** Drops this process's copy; the next {@link get} looks again. */
@@ -67,6 +78,7 @@ abstract class SingleFlightAccessToken implements AccessTokenSource {
   private inFlight: Promise<string> | undefined;
   /** Bumped by {@link invalidate}: a load that started before must not refill the local copy. */
   private generation = 0;
+  private lastLoadFailed = false;
 
   constructor(protected readonly now: () => number) {}
 
@@ -113,6 +125,13 @@ abstract class SingleFlightAccessToken implements AccessTokenSource {
     return accessToken;
   }
 
+  status(): WxAccessTokenStatus {
+    const cached = this.cached;
+    if (cached !== undefined && this.now() < cached.refreshAt) return 'fresh';
+    if (this.lastLoadFailed) return 'failing';
+    return cached === undefined ? 'absent' : 'due';
+  }
+
   private freshToken(): string | undefined {
     const cached = this.cached;
     return cached !== undefined && this.now() < cached.refreshAt ? cached.accessToken : undefined;
@@ -120,10 +139,14 @@ abstract class SingleFlightAccessToken implements AccessTokenSource {
 
   private startLoad(rejected: string | undefined): Promise<string> {
     const loading = this.load(rejected, this.generation);
-    const settled = (): void => {
+    const settled = (failed: boolean): void => {
+      this.lastLoadFailed = failed;
       if (this.inFlight === loading) this.inFlight = undefined;
     };
-    loading.then(settled, settled);
+    loading.then(
+      () => settled(false),
+      () => settled(true),
+    );
     return loading;
   }
 }

@@ -42,7 +42,20 @@ export interface WxApiClientOptions {
    * support it are encrypted and signed, and their answers verified and decrypted. Default: off.
    */
   apiSecurity?: WxApiSecurityOptions;
+  /**
+   * Told of every WeChat call when it ends (retries included), for metrics: the operation, how
+   * long it took and its outcome (`'ok'`, the errcode, or `timeout` / the unavailability reason).
+   * Never given a secret, a code or an openid. Default: nobody is told.
+   */
+  onCall?: WxApiCallObserver;
 }
+
+/**
+ * Receives the end of each WeChat call; see {@link WxApiClientOptions.onCall}.
+ *
+ * @public
+ */
+export type WxApiCallObserver = (operation: string, durationMs: number, outcome: string) => void;
 
 /**
  * {@link WxApiClientOptions} with defaults applied and values checked.
@@ -60,6 +73,7 @@ export interface ResolvedWxApiClientOptions {
   readonly now: () => number;
   readonly accessTokenStore: WxAccessTokenStore | undefined;
   readonly apiSecurity: ResolvedWxApiSecurity | undefined;
+  readonly onCall: WxApiCallObserver | undefined;
 }
 
 /** WeChat's production API origin. @public */
@@ -87,6 +101,7 @@ export function resolveWxApiClientOptions(options: WxApiClientOptions): Resolved
     now,
     accessTokenStore: checkAccessTokenStore(options.accessTokenStore),
     apiSecurity: checkApiSecurity(options.apiSecurity, now),
+    onCall: checkFunction('onCall', options.onCall),
   };
 }
 
@@ -108,6 +123,13 @@ function checkAccessTokenStore(store: unknown): WxAccessTokenStore | undefined {
     throw new TypeError(`WxApiClient: accessTokenStore must implement ${methods.join(', ')}`);
   }
   return store as WxAccessTokenStore;
+}
+
+function checkFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`WxApiClient: ${name} must be a function`);
+  }
+  return value;
 }
 
 function requireNonEmptyString(name: string, value: unknown): string {

@@ -1,13 +1,16 @@
+import { performance } from 'node:perf_hooks';
 import { decodeStrictBase64 } from '../core/base64.js';
 import {
   AccessTokenCache,
   SharedAccessTokenCache,
   type AccessTokenSource,
+  type WxAccessTokenStatus,
   type WxFetchedAccessToken,
 } from './access-token-cache.js';
 import { backoffDelayMs } from './backoff.js';
 import { Deadline, pause, settleWithin } from './deadline.js';
 import { isAccessTokenRejection, WX_ERRCODE_INVALID_SIGNATURE } from './errcodes.js';
+import { wxCallOutcome } from './call-outcome.js';
 import { WxApiError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
 import {
   exchangeOnce,
@@ -128,6 +131,11 @@ export class WxApiClient {
    */
   getAccessToken(): Promise<string> {
     return settleWithin(this.newDeadline(), 'getAccessToken', () => this.accessTokens.get());
+  }
+
+  /** What this process holds of the access token, without fetching one: for health checks. */
+  accessTokenStatus(): WxAccessTokenStatus {
+    return this.accessTokens.status();
   }
 
   /**
@@ -253,6 +261,20 @@ export class WxApiClient {
   }
 
   private async sendWithRetries(request: WxApiRequest, deadline: Deadline): Promise<WxJsonObject> {
+    const { onCall } = this.options;
+    if (onCall === undefined) return this.sendWithRetriesUnobserved(request, deadline);
+    const startedAt = performance.now();
+    try {
+      const answer = await this.sendWithRetriesUnobserved(request, deadline);
+      onCall(request.operation, performance.now() - startedAt, 'ok');
+      return answer;
+    } catch (error) {
+      onCall(request.operation, performance.now() - startedAt, wxCallOutcome(error));
+      throw error;
+    }
+  }
+
+  private async sendWithRetriesUnobserved(request: WxApiRequest, deadline: Deadline): Promise<WxJsonObject> {
     const { fetch, apiBaseUrl, maxAttempts, retryDelayMs } = this.options;
     // Ends: every failure either rethrows or pauses and counts an attempt, up to maxAttempts.
     for (let attempt = 1; ; attempt += 1) {

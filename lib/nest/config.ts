@@ -48,6 +48,8 @@ export interface WxOpenDataConfig {
         context: ExecutionContext,
       ) => WxResolvedIdentity | undefined | Promise<WxResolvedIdentity | undefined>)
     | undefined;
+  /** `'auto'`: metrics when `@opentelemetry/api` is installed. */
+  readonly metrics: boolean | 'auto';
 }
 
 /**
@@ -115,6 +117,8 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   if (options.resolveIdentity !== undefined && typeof options.resolveIdentity !== 'function') {
     problems.push('resolveIdentity must be a function of the ExecutionContext');
   }
+  const metrics = options.metrics ?? 'auto';
+  if (metrics !== 'auto' && typeof metrics !== 'boolean') problems.push('metrics must be a boolean');
   const [first] = apps.keys();
   if (problems.length > 0 || first === undefined) throw new WxOpenDataConfigError(problems);
   // Built last, once everything else is valid: building it opens a connection.
@@ -141,6 +145,7 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
     maxKeyFailures,
     getSessionToken: options.getSessionToken ?? readBearerToken,
     resolveIdentity: options.resolveIdentity,
+    metrics,
   });
 }
 

@@ -109,6 +109,15 @@ export interface WxOpenDataModuleOptions {
   /** How far ahead of the server clock a watermark may be, in seconds. Default 60. */
   clockToleranceSeconds?: number;
   /**
+   * Counters and histograms through OpenTelemetry's metrics API (`@opentelemetry/api`, an
+   * optional peer): verifications by reason code, logins by errcode, WeChat call latency by
+   * operation, replay refusals, key-budget refusals, store latency and outages. The app's own
+   * meter provider (its SDK and exporter) receives them; without one, OpenTelemetry drops them.
+   * No attribute carries a secret, token, openid or unionid. Default: on when `@opentelemetry/api`
+   * is installed; `true` requires it (a boot error names the package), `false` turns it off.
+   */
+  metrics?: boolean;
+  /**
    * Reads the session token from a request. Default: the `Authorization: Bearer <token>` header.
    */
   getSessionToken?: (request: WxHttpRequest) => string | undefined;

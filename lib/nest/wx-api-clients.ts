@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxMalformedPayloadError } from '../core/index.js';
+import { NO_TELEMETRY, type WxTelemetry } from '../observability/index.js';
+import { WxSessionStore } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { WX_TELEMETRY } from './telemetry.provider.js';
 
 /**
  * One {@link WxApiClient} per configured mini program. Their access tokens live in the session
@@ -15,7 +18,12 @@ export class WxApiClients {
   private readonly clients = new Map<string, WxApiClient>();
   private readonly logger = new Logger('WxOpenData');
 
-  constructor(@Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig) {
+  constructor(
+    @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
+    store: WxSessionStore,
+    @Inject(WX_TELEMETRY) telemetry: WxTelemetry,
+  ) {
+    const onCall = telemetry === NO_TELEMETRY ? undefined : telemetry.wechatCall;
     for (const app of config.apps.values()) {
       this.clients.set(
         app.appId,
@@ -25,13 +33,19 @@ export class WxApiClients {
           apiBaseUrl: config.apiBaseUrl,
           timeoutMs: config.apiTimeoutMs,
           // The fleet's token: every instance sharing the store uses one, refreshed once for all.
-          accessTokenStore: config.sessionStore,
+          accessTokenStore: store,
+          ...(onCall === undefined ? {} : { onCall }),
           ...(app.apiSecurity === undefined
             ? {}
             : { apiSecurity: { onWarning: (message) => this.logger.warn(message), ...app.apiSecurity } }),
         }),
       );
     }
+  }
+
+  /** Every configured mini program's client, in the order they were configured. */
+  all(): readonly WxApiClient[] {
+    return [...this.clients.values()];
   }
 
   /**

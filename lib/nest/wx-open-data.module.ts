@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
-import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG } from './config.js';
+import { sessionStoreProvider, telemetryProvider, WX_TELEMETRY } from './telemetry.provider.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
 import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
 import { WxApiClients } from './wx-api-clients.js';
@@ -30,11 +31,8 @@ import { WxVerifiedGuard } from './wx-verified.guard.js';
       useFactory: resolveWxOpenDataConfig,
       inject: [WX_OPEN_DATA_MODULE_OPTIONS],
     },
-    {
-      provide: WxSessionStore,
-      useFactory: (config: WxOpenDataConfig) => config.sessionStore,
-      inject: [WX_OPEN_DATA_CONFIG],
-    },
+    telemetryProvider,
+    sessionStoreProvider,
     WxApiClients,
     { provide: WxApiClient, useFactory: (clients: WxApiClients) => clients.get(), inject: [WxApiClients] },
     WxSessionService,
@@ -44,6 +42,7 @@ import { WxVerifiedGuard } from './wx-verified.guard.js';
   ],
   exports: [
     WX_OPEN_DATA_CONFIG,
+    WX_TELEMETRY,
     WxSessionStore,
     WxApiClients,
     WxApiClient,

@@ -1,5 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { wxCallOutcome } from '../api/call-outcome.js';
+import type { WxTelemetry } from '../observability/index.js';
 import {
+  forgetSessionKey,
   WxMalformedPayloadError,
   WxOpenDataError,
   WxSessionNotFoundError,
@@ -13,6 +16,7 @@ import {
   WxKeyAttemptsBusyError,
   WxReplayedPayloadError,
   WxSessionStore,
+  WxSessionStoreUnavailableError,
   wxUserId,
   type WxActiveSession,
   type WxSessionRecord,
@@ -20,6 +24,7 @@ import {
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import type { WxResolvedIdentity } from './options.js';
+import { WX_TELEMETRY } from './telemetry.provider.js';
 import { WxApiClients } from './wx-api-clients.js';
 
 /**
@@ -122,6 +127,7 @@ export class WxSessionService {
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
     private readonly store: WxSessionStore,
     private readonly clients: WxApiClients,
+    @Inject(WX_TELEMETRY) private readonly telemetry: WxTelemetry,
   ) {}
 
   /**
@@ -147,6 +153,23 @@ export class WxSessionService {
       throw new WxMalformedPayloadError('code', 'must be the code from wx.login');
     }
     this.requireServedApp(appId);
+    try {
+      const result = await this.exchangeCode(code, appId, issueToken);
+      this.telemetry.login('ok');
+      return result;
+    } catch (error) {
+      this.telemetry.login(
+        error instanceof WxSessionStoreUnavailableError ? 'store-unavailable' : wxCallOutcome(error),
+      );
+      throw error;
+    }
+  }
+
+  private async exchangeCode(
+    code: string,
+    appId: string,
+    issueToken: boolean,
+  ): Promise<WxLoginResult | WxLoginIdentity> {
     const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
     if (!issueToken) {
       await this.storeUserKey(appId, openid, sessionKey);
@@ -211,8 +234,10 @@ export class WxSessionService {
 
   private activate(record: WxSessionRecord, keys: WxUserKeys): WxActiveSession {
     const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
-    if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
-      active.previousSessionKey = keys.previousSessionKey;
+    if (keys.previousSessionKey !== undefined) {
+      if ((keys.previousKeyExpiresAt ?? 0) > Date.now()) active.previousSessionKey = keys.previousSessionKey;
+      // Its grace is over: no payload may decrypt with it again, here or in the decipher cache.
+      else forgetSessionKey(keys.previousSessionKey);
     }
     return active;
   }
@@ -258,7 +283,10 @@ export class WxSessionService {
     const max = this.config.maxKeyFailures;
     if (max === false) return { budgetId, session, token, counted: false };
     const verdict = await this.store.takeKeyAttempt(budgetId, max, this.config.sessionTtlSeconds);
-    if (verdict === 'busy') throw new WxKeyAttemptsBusyError();
+    if (verdict === 'busy') {
+      this.telemetry.keyBudgetRefused('busy');
+      throw new WxKeyAttemptsBusyError();
+    }
     if (verdict === 'spent') {
       await this.deleteSpentKeys(session, token);
       throw new WxSessionNotFoundError('the key budget of this user key is spent: log in again');
@@ -298,6 +326,9 @@ export class WxSessionService {
     // Only if the spent key is still the user's: a newer login's key has a budget of its own.
     if (keys === undefined || keys.sessionKey !== session.sessionKey) return;
     if (await this.store.setUserKeys(userId, keys, keys.version, 0)) {
+      forgetSessionKey(keys.sessionKey);
+      if (keys.previousSessionKey !== undefined) forgetSessionKey(keys.previousSessionKey);
+      this.telemetry.keyBudgetRefused('spent');
       this.logger.warn(
         `the key budget of a user of mini program ${session.appId} is spent (${String(this.config.maxKeyFailures)} key-dependent failures): ` +
           'their session keys were deleted, so they must log in again (answered 401 WX_SESSION_REQUIRED)',
@@ -307,19 +338,23 @@ export class WxSessionService {
 
   /**
    * Accepts an encrypted payload that decrypted and validated, once: with `replayProtection`,
-   * marks its fingerprint (a SHA-256 of the ciphertext) in the store for as long as its
+   * marks its fingerprint (a SHA-256 of its last ciphertext block, bound to the session's user:
+   * see {@link openDataFingerprint}) in the store for as long as its
    * watermark could pass, atomically across every instance.
    *
    * @throws {@link WxReplayedPayloadError} when the payload was accepted before;
    *   {@link WxSessionStoreUnavailableError} when the store cannot be asked
    */
-  async acceptPayload(envelope: WxEncryptedEnvelope): Promise<void> {
+  async acceptPayload(envelope: WxEncryptedEnvelope, session: WxActiveSession): Promise<void> {
     if (!this.config.replayProtection) return;
     const first = await this.store.claimPayload(
-      openDataFingerprint(envelope),
+      openDataFingerprint(envelope, session),
       this.config.replayWindowSeconds,
     );
-    if (!first) throw new WxReplayedPayloadError();
+    if (!first) {
+      this.telemetry.replayRefused();
+      throw new WxReplayedPayloadError();
+    }
   }
 
   /**
@@ -369,14 +404,14 @@ export class WxSessionService {
     for (let attempt = 0; attempt < MAX_KEY_WRITE_ATTEMPTS; attempt++) {
       const current = await this.store.getUserKeys(userId);
       if (current !== undefined && current.version >= version) return;
-      if (
-        await this.store.setUserKeys(
-          userId,
-          this.rotated(current, sessionKey, version),
-          current?.version ?? null,
-          this.config.sessionTtlSeconds,
-        )
-      ) {
+      const next = this.rotated(current, sessionKey, version);
+      if (await this.store.setUserKeys(userId, next, current?.version ?? null, this.config.sessionTtlSeconds)) {
+        // Keys this write dropped leave this process's decipher cache too.
+        for (const dropped of [current?.sessionKey, current?.previousSessionKey]) {
+          if (dropped !== undefined && dropped !== next.sessionKey && dropped !== next.previousSessionKey) {
+            forgetSessionKey(dropped);
+          }
+        }
         return;
       }
     }

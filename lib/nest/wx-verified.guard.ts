@@ -19,7 +19,9 @@ import { toOpenDataPayload, type WxPayloadType } from '../payloads/index.js';
 import type { WxActiveSession } from '../session/index.js';
 import { KEY_FAILURE_FLOOR_MS, waitUntil } from './answer-floor.js';
 import { readCallSite, toContextError, type WxCallSite } from './call-site.js';
+import type { WxTelemetry } from '../observability/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { WX_TELEMETRY } from './telemetry.provider.js';
 import { toWxAnswer } from './http-errors.js';
 import type { WxHttpRequest, WxResolvedIdentity } from './options.js';
 import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
@@ -68,6 +70,8 @@ const NO_OPTIONS: WxRouteOptions = Object.freeze({});
 @Injectable()
 export class WxVerifiedGuard implements CanActivate {
   protected readonly logger = new Logger('WxOpenData');
+  /** Injected as a property, so subclasses keep the constructor they have. */
+  @Inject(WX_TELEMETRY) protected readonly telemetry!: WxTelemetry;
   private readonly routes = new WeakMap<object, { readonly owner: object; readonly route: WxRoute }>();
   /** The watermark rules per mini program, built once. */
   private readonly decryptOptions = new Map<string, WxDecryptOptions>();
@@ -157,9 +161,10 @@ export class WxVerifiedGuard implements CanActivate {
         const settled = this.sessions.settleKeyAttempt(attempt, true);
         attempt = undefined;
         if (encrypted === undefined) await settled;
-        else await Promise.all([settled, this.sessions.acceptPayload(encrypted)]);
+        else await Promise.all([settled, this.sessions.acceptPayload(encrypted, caller.session)]);
       }
       keepVerifiedCall(site.holder, { session: caller.session, token: caller.token, openData });
+      this.telemetry.verification('verified', 'ok', site.kind);
       return true;
     } catch (error) {
       throw await this.refuse(error, site, attempt, keyWorkStartedAt);
@@ -262,6 +267,8 @@ export class WxVerifiedGuard implements CanActivate {
     }
     if (keyDependent && keyWorkStartedAt >= 0) await waitUntil(keyWorkStartedAt + KEY_FAILURE_FLOOR_MS);
     if (!(answered instanceof WxOpenDataError)) return answered;
-    return toContextError(site, toWxAnswer(answered, this.logger, site.where));
+    const answer = toWxAnswer(answered, this.logger, site.where);
+    this.telemetry.verification('rejected', answer.body.code, site.kind);
+    return toContextError(site, answer);
   }
 }

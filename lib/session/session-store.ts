@@ -152,6 +152,14 @@ export abstract class WxSessionStore implements WxAccessTokenStore {
   }
 
   /**
+   * Resolves when the store answers now, rejects (a {@link WxSessionStoreUnavailableError}) when
+   * it does not: what a health check asks. Default: resolves (a store in this process is there).
+   */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
    * Releases what the store opened itself (connections, timers); a connection or client handed to
    * it stays open. Afterwards every operation fails. Default: nothing to release.
    */

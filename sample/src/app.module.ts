@@ -11,6 +11,7 @@ import {
   JwtStrategy,
 } from './jwt-identity.js';
 import { MeController } from './me.controller.js';
+import { ObservabilityModule } from './observability.js';
 import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './wechat-endpoint.js';
 
 /** `SAMPLE_IDENTITY=jwt`: the app's own JWT login and `resolveIdentity` (README, "Bring your own identity"). */
@@ -21,6 +22,8 @@ const jwtIdentity = process.env['SAMPLE_IDENTITY'] === 'jwt';
     ...(jwtIdentity ? JWT_IDENTITY_IMPORTS : []),
     ConfigModule.forRoot({ isGlobal: true, envFilePath: ['.env', 'sample/.env'] }),
     WxOpenDataModule.forRootAsync({
+      // Global: the health check in ObservabilityModule injects the session store and clients.
+      isGlobal: true,
       imports: [WeChatEndpointModule],
       inject: [WECHAT_ENDPOINT, ConfigService],
       useFactory: (endpoint: WeChatEndpoint, config: ConfigService): WxOpenDataModuleOptions => {
@@ -36,6 +39,7 @@ const jwtIdentity = process.env['SAMPLE_IDENTITY'] === 'jwt';
       },
     }),
     WeChatEndpointModule,
+    ObservabilityModule,
   ],
   controllers: jwtIdentity
     ? [JwtAuthController, JwtMeController]

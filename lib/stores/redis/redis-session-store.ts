@@ -83,6 +83,11 @@ export class RedisWxSessionStore extends WxSessionStore {
     return this.connection.close();
   }
 
+  /** One read of the probe key within the command timeout: fails at once while Redis is down. */
+  override async ping(): Promise<void> {
+    await this.connection.run('ping', (redis) => redis.get(this.layout.probe));
+  }
+
   /** Redis's own clock (`TIME`), on the node of `userId`'s keys: one clock for the whole fleet. */
   override async clockMicros(userId: string): Promise<number> {
     const key = this.layout.user(userId);

@@ -1,0 +1,1 @@
+export { NO_TELEMETRY, WX_METRIC_NAMES, type WxTelemetry } from './telemetry.js';
