@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.js';
+import { WxMalformedPayloadError, WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.js';
 import {
   createSessionToken,
   isSessionToken,
@@ -12,7 +12,36 @@ import {
   type WxUserKeys,
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import type { WxResolvedIdentity } from './options.js';
 import { WxApiClients } from './wx-api-clients.js';
+
+/**
+ * Options of {@link WxSessionService.login}.
+ *
+ * @public
+ */
+export interface WxLoginOptions {
+  /** The mini program the code is from; default the first configured one. */
+  appId?: string;
+  /**
+   * `false`: store the user's key but mint no session token, for apps that sign their own
+   * (a JWT) and find the user with `resolveIdentity`. Default `true`.
+   */
+  issueToken?: boolean;
+}
+
+/**
+ * Who logged in, when no token was minted (`issueToken: false`): sign your own token with it.
+ *
+ * @public
+ */
+export interface WxLoginIdentity {
+  openid: string;
+  unionid?: string;
+}
+
+/** WeChat's login codes are 32 characters; anything far longer or with odd characters is refused unsent. */
+const LOGIN_CODE = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * What opening a session needs: who the user is, for which mini program, and their key.
@@ -70,13 +99,30 @@ export class WxSessionService {
    * Exchanges a `wx.login` code (code2Session) and opens a session for the user.
    *
    * @param code - the code the mini program got from `wx.login`; single use, valid 5 minutes
-   * @param appId - the mini program the code is from; default the first configured one
-   * @throws {@link WxApiError} when WeChat refuses the code (40029 invalid, 40163 used, 45011
+   * @param options - the mini program the code is from (its AppID, or `{ appId }`; default the
+   *   first configured one), and `issueToken: false` to store the user's key without minting a
+   *   session token (then it returns `{ openid, unionid? }`)
+   * @throws {@link WxMalformedPayloadError} (400) when `code` is missing, empty or not a string,
+   *   or `appId` is not a mini program this module serves, without asking WeChat;
+   *   {@link WxApiError} when WeChat refuses the code (40029 invalid, 40163 used, 45011
    *   rate limit, 40226 blocked user), {@link WxApiUnavailableError} or {@link WxApiTimeoutError}
    *   when WeChat cannot be reached in time
    */
-  async login(code: string, appId: string = this.config.defaultAppId): Promise<WxLoginResult> {
+  async login(code: unknown, options: WxLoginOptions & { issueToken: false }): Promise<WxLoginIdentity>;
+  async login(code: unknown, options?: string | WxLoginOptions): Promise<WxLoginResult>;
+  async login(code: unknown, options?: string | WxLoginOptions): Promise<WxLoginResult | WxLoginIdentity> {
+    const { appId = this.config.defaultAppId, issueToken = true } =
+      typeof options === 'string' ? { appId: options } : (options ?? {});
+    // Refused before WeChat is asked: a missing or odd code costs no call of WeChat's quota.
+    if (typeof code !== 'string' || !LOGIN_CODE.test(code)) {
+      throw new WxMalformedPayloadError('code', 'must be the code from wx.login');
+    }
+    this.requireServedApp(appId);
     const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
+    if (!issueToken) {
+      await this.storeUserKey(appId, openid, sessionKey);
+      return unionid === undefined ? { openid } : { openid, unionid };
+    }
     const token = await this.create({ openid, unionid, appId, sessionKey });
     return unionid === undefined ? { token, openid } : { token, openid, unionid };
   }
@@ -87,14 +133,59 @@ export class WxSessionService {
    */
   async create(session: WxNewSession): Promise<string> {
     const appId = session.appId ?? this.config.defaultAppId;
-    if (!this.config.apps.has(appId)) throw new Error(`mini program ${appId} is not configured`);
-    const version = await this.nextVersion(wxUserId(appId, session.openid));
-    await this.installKey(appId, session.openid, session.sessionKey, version);
+    this.requireServedApp(appId);
+    await this.storeUserKey(appId, session.openid, session.sessionKey);
     const record: WxSessionRecord = { openid: session.openid, appId, createdAt: Date.now() };
     if (session.unionid !== undefined) record.unionid = session.unionid;
     const token = createSessionToken();
     await this.store.set(token, record, this.config.sessionTtlSeconds);
     return token;
+  }
+
+  /** Stores the user's key (rotating it if it changed) with a version from the store's clock. */
+  private async storeUserKey(appId: string, openid: string, sessionKey: string): Promise<void> {
+    const version = await this.nextVersion(wxUserId(appId, openid));
+    await this.installKey(appId, openid, sessionKey, version);
+  }
+
+  /** A typed 400 naming the field, never the client's text (which may carry anything). */
+  private requireServedApp(appId: unknown): asserts appId is string {
+    if (typeof appId !== 'string' || !this.config.apps.has(appId)) {
+      throw new WxMalformedPayloadError('appId', 'is not a mini program this server serves');
+    }
+  }
+
+  /**
+   * The app's own user (see `resolveIdentity`) with the keys that may decrypt their data: their
+   * stored keys, as {@link login} with `issueToken: false` (or with a token) stored them.
+   *
+   * @throws {@link WxSessionNotFoundError} when the identity names no openid or a mini program
+   *   not served, or the user has no stored key (never logged in with `wx.login`, or expired);
+   *   {@link WxSessionStoreUnavailableError} when the store cannot be asked
+   */
+  async requireUser(identity: WxResolvedIdentity): Promise<WxActiveSession> {
+    const { openid, unionid } = identity;
+    const appId = identity.appId ?? this.config.defaultAppId;
+    if (typeof openid !== 'string' || openid === '') {
+      throw new WxSessionNotFoundError('resolveIdentity returned an identity without an openid');
+    }
+    if (!this.config.apps.has(appId)) {
+      throw new WxSessionNotFoundError('resolveIdentity named a mini program this module does not serve');
+    }
+    const keys = await this.store.getUserKeys(wxUserId(appId, openid));
+    if (keys === undefined)
+      throw new WxSessionNotFoundError('no session key for this user: log in with wx.login');
+    const record: WxSessionRecord = { openid, appId, createdAt: Math.floor(keys.version / 1000) };
+    if (typeof unionid === 'string') record.unionid = unionid;
+    return this.activate(record, keys);
+  }
+
+  private activate(record: WxSessionRecord, keys: WxUserKeys): WxActiveSession {
+    const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
+    if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
+      active.previousSessionKey = keys.previousSessionKey;
+    }
+    return active;
   }
 
   /**
@@ -114,11 +205,7 @@ export class WxSessionService {
       throw new WxSessionNotFoundError('session belongs to a mini program no longer configured');
     }
     if (keys === undefined) throw new WxSessionNotFoundError('no session key for this user');
-    const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
-    if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
-      active.previousSessionKey = keys.previousSessionKey;
-    }
-    return active;
+    return this.activate(record, keys);
   }
 
   /** Ends the session for `token` (logout); an unknown token is not an error. */
