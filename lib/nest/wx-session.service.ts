@@ -1,9 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { WxMalformedPayloadError, WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.js';
+import {
+  WxMalformedPayloadError,
+  WxOpenDataError,
+  WxSessionNotFoundError,
+  type WxEncryptedEnvelope,
+} from '../core/index.js';
 import {
   createSessionToken,
   isSessionToken,
+  keyBudgetId,
   openDataFingerprint,
+  WxKeyAttemptsBusyError,
   WxReplayedPayloadError,
   WxSessionStore,
   wxUserId,
@@ -68,6 +75,26 @@ export interface WxLoginResult {
   openid: string;
   unionid?: string;
 }
+
+/**
+ * A key attempt taken by {@link WxSessionService.takeKeyAttempt}, to settle.
+ *
+ * @public
+ */
+export interface WxKeyAttemptTicket {
+  readonly budgetId: string;
+  readonly session: WxActiveSession;
+  /** Whether the budget counts it (`maxKeyFailures` not `false`). */
+  readonly counted: boolean;
+}
+
+/**
+ * With `checkSessionKeyOnFailure`, WeChat is asked about one key at most once in this many
+ * seconds, across every instance sharing the store.
+ *
+ * @public
+ */
+export const CHECK_SESSION_KEY_WINDOW_SECONDS = 600;
 
 /** Compare-and-set rounds before giving up on a user's keys under heavy contention. */
 const MAX_KEY_WRITE_ATTEMPTS = 16;
@@ -214,29 +241,53 @@ export class WxSessionService {
   }
 
   /**
-   * Records a key-dependent failure of `session`'s data (signature, decryption, watermark,
-   * identity, DTO): counted in the store across every instance, and at `maxKeyFailures` the
-   * session is revoked in the same atomic step. With `checkSessionKeyOnFailure`, also asks
-   * WeChat in the background whether the key is still valid and logs the verdict.
+   * Takes one evaluation of the session's current key from its budget (`maxKeyFailures`, per
+   * user key: the same for every token and every login that keeps the key), atomically across
+   * every instance, before the key is used. Settle the ticket with {@link settleKeyAttempt}.
    *
-   * Awaited before the 401 goes out, so the request after the one that reached the limit cannot
-   * pass the guard.
-   *
-   * @param token - the session's token, as the guard resolved it
-   * @throws {@link WxSessionStoreUnavailableError} when the failure cannot be counted
+   * @param token - the session's token, if the caller has one: deleted with the keys when the
+   *   budget is spent
+   * @throws {@link WxKeyAttemptsBusyError} when as many evaluations as the budget allows are under
+   *   way; {@link WxSessionNotFoundError} when the budget is spent (the user's keys are then
+   *   deleted: they must log in again, with a new key); {@link WxSessionStoreUnavailableError}
    */
-  async reportKeyFailure(session: WxActiveSession, token: string): Promise<void> {
-    if (this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(session);
-    if (this.config.maxKeyFailures === false || !isSessionToken(token)) return;
-    const { failures, revoked } = await this.store.recordKeyFailure(
-      token,
-      this.config.maxKeyFailures,
-      this.config.sessionTtlSeconds,
-    );
-    // Failures racing past the limit report it too; one line for the revocation is enough.
-    if (revoked && failures === this.config.maxKeyFailures) {
+  async takeKeyAttempt(session: WxActiveSession, token: string | undefined): Promise<WxKeyAttemptTicket> {
+    const budgetId = keyBudgetId(session.appId, session.openid, session.sessionKey);
+    const max = this.config.maxKeyFailures;
+    if (max === false) return { budgetId, session, counted: false };
+    const verdict = await this.store.takeKeyAttempt(budgetId, max, this.config.sessionTtlSeconds);
+    if (verdict === 'busy') throw new WxKeyAttemptsBusyError();
+    if (verdict === 'spent') {
+      await this.deleteSpentKeys(session, token);
+      throw new WxSessionNotFoundError('the key budget of this user key is spent: log in again');
+    }
+    return { budgetId, session, counted: true };
+  }
+
+  /**
+   * Settles a ticket of {@link takeKeyAttempt}: a success gives the evaluation back, a
+   * key-dependent failure counts against the key. With `checkSessionKeyOnFailure`, a failure
+   * also asks WeChat, in the background and at most once per key per
+   * {@link CHECK_SESSION_KEY_WINDOW_SECONDS} across the fleet, whether the key is still valid.
+   *
+   * @throws {@link WxSessionStoreUnavailableError} when the store cannot record it
+   */
+  async settleKeyAttempt(ticket: WxKeyAttemptTicket, succeeded: boolean): Promise<void> {
+    if (!succeeded && this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(ticket);
+    if (ticket.counted) await this.store.settleKeyAttempt(ticket.budgetId, succeeded);
+  }
+
+  /** The user's keys (and this token's session) go: every evaluation of the key is spent. */
+  private async deleteSpentKeys(session: WxActiveSession, token: string | undefined): Promise<void> {
+    const userId = wxUserId(session.appId, session.openid);
+    const keys = await this.store.getUserKeys(userId);
+    if (token !== undefined) await this.store.delete(token);
+    // Only if the spent key is still the user's: a newer login's key has a budget of its own.
+    if (keys === undefined || keys.sessionKey !== session.sessionKey) return;
+    if (await this.store.setUserKeys(userId, keys, keys.version, 0)) {
       this.logger.warn(
-        `a session of mini program ${session.appId} was revoked after ${failures} key-dependent failures: its user must log in again`,
+        `the key budget of a user of mini program ${session.appId} is spent (${String(this.config.maxKeyFailures)} key-dependent failures): ` +
+          'their session keys were deleted, so they must log in again (answered 401 WX_SESSION_REQUIRED)',
       );
     }
   }
@@ -258,9 +309,19 @@ export class WxSessionService {
     if (!first) throw new WxReplayedPayloadError();
   }
 
-  /** Tells a stale key (the user logged in again elsewhere) from a forged or corrupted payload. */
-  private async diagnoseKeyFailure(session: WxActiveSession): Promise<void> {
+  /**
+   * Tells a stale key (the user logged in again elsewhere) from a forged or corrupted payload:
+   * one WeChat call per key per window for the whole fleet (the claim is the store's atomic
+   * replay mark, on a namespace of its own).
+   */
+  private async diagnoseKeyFailure(ticket: WxKeyAttemptTicket): Promise<void> {
+    const { session } = ticket;
     try {
+      const first = await this.store.claimPayload(
+        `checkSessionKey:${ticket.budgetId}`,
+        CHECK_SESSION_KEY_WINDOW_SECONDS,
+      );
+      if (!first) return;
       const valid = await this.clients.get(session.appId).checkSessionKey(session.openid, session.sessionKey);
       this.logger.warn(
         valid
@@ -268,7 +329,8 @@ export class WxSessionService {
           : 'checkSessionKey: the session key is no longer valid at WeChat (stale): the user must log in again',
       );
     } catch (error) {
-      this.logger.warn(`checkSessionKey could not be asked: ${(error as Error).message}`);
+      const reason = error instanceof WxOpenDataError ? error.code : 'unexpected error';
+      this.logger.warn(`checkSessionKey could not be asked: ${reason}`);
     }
   }
 

@@ -17,13 +17,14 @@ import {
 } from '../core/index.js';
 import { toOpenDataPayload, type WxPayloadType } from '../payloads/index.js';
 import type { WxActiveSession } from '../session/index.js';
+import { KEY_FAILURE_FLOOR_MS, waitUntil } from './answer-floor.js';
 import { readCallSite, toContextError, type WxCallSite } from './call-site.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import { toWxAnswer } from './http-errors.js';
 import type { WxHttpRequest, WxResolvedIdentity } from './options.js';
 import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
 import { keepVerifiedCall } from './verified-calls.js';
-import { WxSessionService } from './wx-session.service.js';
+import { WxSessionService, type WxKeyAttemptTicket } from './wx-session.service.js';
 
 /**
  * A route's metadata as the guard reads it, once per handler.
@@ -133,13 +134,31 @@ export class WxVerifiedGuard implements CanActivate {
   /** The whole flow, as one async step; a refusal is thrown as the context's error. */
   private async verify(context: ExecutionContext, site: WxCallSite, route: WxRoute): Promise<boolean> {
     let caller: WxCaller | undefined;
+    /** When the key-dependent work began: key-dependent failures answer at this + the floor. */
+    let keyWorkStartedAt = -1;
+    let attempt: WxKeyAttemptTicket | undefined;
     try {
       caller = await this.findCaller(context, site);
-      const openData = await this.openPayload(site, route, caller);
+      const signed = readSignedRawData(site.body);
+      const encrypted = readEncryptedEnvelope(site.body);
+      if (encrypted === undefined && route.type !== undefined && route.options.payloadOptional !== true) {
+        throw new WxMalformedPayloadError('encryptedData', 'is required');
+      }
+      let openData: unknown;
+      if (signed !== undefined || encrypted !== undefined) {
+        keyWorkStartedAt = performance.now();
+        // Taken before the key is used at all, on every instance sharing the store.
+        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token);
+        openData = this.openWithKeys(signed, encrypted, caller.session, route.type);
+        const settled = this.sessions.settleKeyAttempt(attempt, true);
+        attempt = undefined;
+        if (encrypted === undefined) await settled;
+        else await Promise.all([settled, this.sessions.acceptPayload(encrypted)]);
+      }
       keepVerifiedCall(site.holder, { session: caller.session, token: caller.token, openData });
       return true;
     } catch (error) {
-      throw await this.refuse(error, site, caller);
+      throw await this.refuse(error, site, attempt, keyWorkStartedAt);
     }
   }
 
@@ -166,42 +185,6 @@ export class WxVerifiedGuard implements CanActivate {
         "list it before @WxVerified() in one @UseGuards(AuthGuard('jwt'), WxVerifiedGuard), or put " +
         "@UseGuards(AuthGuard('jwt')) on the controller. Logged once.",
     );
-  }
-
-  /**
-   * Verifies and opens the call's envelope with the caller's keys: `undefined` when it carries
-   * none (and the route does not require one).
-   */
-  private async openPayload(site: WxCallSite, route: WxRoute, caller: WxCaller): Promise<unknown> {
-    const signed = readSignedRawData(site.body);
-    const encrypted = readEncryptedEnvelope(site.body);
-    if (encrypted === undefined && route.type !== undefined && route.options.payloadOptional !== true) {
-      throw new WxMalformedPayloadError('encryptedData', 'is required');
-    }
-    if (signed === undefined && encrypted === undefined) return undefined;
-    const { session } = caller;
-    let payload: unknown;
-    try {
-      payload = this.openWithKeys(signed, encrypted, session, route.type);
-    } catch (error) {
-      if (error instanceof WxOpenDataError && error.keyDependent) {
-        try {
-          await this.countKeyFailure(caller);
-        } catch (countError) {
-          // The answer is the store's 503; the original reason still reaches the log.
-          toWxAnswer(error, this.logger, site.where);
-          throw countError;
-        }
-      }
-      throw error;
-    }
-    if (encrypted !== undefined) await this.sessions.acceptPayload(encrypted);
-    return payload;
-  }
-
-  /** Counts a key-dependent failure; a failure that cannot be counted is the store's 503. */
-  private async countKeyFailure(caller: WxCaller): Promise<void> {
-    if (caller.token !== undefined) await this.sessions.reportKeyFailure(caller.session, caller.token);
   }
 
   /**
@@ -246,10 +229,30 @@ export class WxVerifiedGuard implements CanActivate {
     }
   }
 
-  /** What to throw for `error`: a library error becomes the context's answer; anything else as it is. */
-  private async refuse(error: unknown, site: WxCallSite, caller: WxCaller | undefined): Promise<unknown> {
-    void caller;
-    if (!(error instanceof WxOpenDataError)) return error;
-    return toContextError(site, toWxAnswer(error, this.logger, site.where));
+  /**
+   * What to throw for `error`: a library error becomes the context's answer, anything else is
+   * thrown as it is. A key-dependent failure settles the attempt as failed first (a failure
+   * that cannot be settled is the store's 503, its reason still logged), and answers no sooner
+   * than the floor after the key work began.
+   */
+  private async refuse(
+    error: unknown,
+    site: WxCallSite,
+    attempt: WxKeyAttemptTicket | undefined,
+    keyWorkStartedAt: number,
+  ): Promise<unknown> {
+    let answered = error;
+    const keyDependent = error instanceof WxOpenDataError && error.keyDependent;
+    if (attempt !== undefined) {
+      try {
+        await this.sessions.settleKeyAttempt(attempt, !keyDependent);
+      } catch (settleError) {
+        if (error instanceof WxOpenDataError) toWxAnswer(error, this.logger, site.where);
+        answered = settleError;
+      }
+    }
+    if (keyDependent && keyWorkStartedAt >= 0) await waitUntil(keyWorkStartedAt + KEY_FAILURE_FLOOR_MS);
+    if (!(answered instanceof WxOpenDataError)) return answered;
+    return toContextError(site, toWxAnswer(answered, this.logger, site.where));
   }
 }
