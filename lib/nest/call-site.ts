@@ -1,5 +1,5 @@
 import { HttpException, type ExecutionContext } from '@nestjs/common';
-import { graphQLHolder, readGraphQLCallSite, toGraphQLError } from './graphql-call-site.js';
+import { graphQLHolder, readGraphQLCallSite, WxGraphQLError } from './graphql-call-site.js';
 import type { WxAnswer } from './http-errors.js';
 import type { WxRouteOptions } from './route.js';
 import { readWsCallSite, toWsError, wsHolder } from './ws-call-site.js';
@@ -105,7 +105,7 @@ export function toContextError(site: WxCallSite, answer: WxAnswer): Error {
     return new HttpException({ ...answer.body }, answer.status);
   }
   // GraphQL: lib/nest/graphql-call-site.ts; WebSocket: lib/nest/ws-call-site.ts.
-  return site.kind === 'graphql' ? toGraphQLError(answer) : toWsError(answer);
+  return site.kind === 'graphql' ? new WxGraphQLError(answer) : toWsError(answer);
 }
 
 // ---- HTTP (Express and Fastify) ----

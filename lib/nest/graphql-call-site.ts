@@ -1,6 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { WxCallSite } from './call-site.js';
-import { graphQLErrorClass } from './context-peers.js';
 import { isObject, readEnvelopeArgument, refusalPayload } from './context-values.js';
 import type { WxAnswer } from './http-errors.js';
 import type { WxRouteOptions } from './route.js';
@@ -59,14 +58,23 @@ function graphQLWhere(info: unknown): string {
 }
 
 /**
- * The GraphQL error of a refusal: the HTTP body's `message`, and every field of the body in
- * `extensions` (`code`, `statusCode`, `error`, `message`, `field` when the envelope was
- * malformed, `retryAfterSeconds` when the client should wait), so a client branches on
- * `extensions.code` exactly as an HTTP client branches on `body.code`.
+ * A refused resolver call: the HTTP body's `message`, and every field of the body in `extensions`
+ * (`code`, `statusCode`, `error`, `message`, `field` when the envelope was malformed,
+ * `retryAfterSeconds` when the client should wait), so a client branches on `extensions.code`
+ * exactly as an HTTP client branches on `body.code`. graphql-js turns it into the `GraphQLError`
+ * the client receives, keeping its message and extensions (so the library never loads `graphql`
+ * itself); in a `formatError`, `unwrapResolverError(error)` gives this error back.
  *
- * @internal
+ * @public
  */
-export function toGraphQLError(answer: WxAnswer): Error {
-  const GraphQLError = graphQLErrorClass();
-  return new GraphQLError(answer.body.message, { extensions: refusalPayload(answer) });
+export class WxGraphQLError extends Error {
+  /** The refusal's body, as the GraphQL error's `extensions`. */
+  readonly extensions: Record<string, unknown>;
+
+  /** @param answer - the library's answer, see {@link toWxAnswer} */
+  constructor(answer: WxAnswer) {
+    super(answer.body.message);
+    this.name = 'WxGraphQLError';
+    this.extensions = refusalPayload(answer);
+  }
 }
