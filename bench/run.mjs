@@ -33,7 +33,7 @@ const plan = smoke
   ? {
       crypto: { rounds: 2, batchMs: 10, warmupMs: 20 },
       http: { connections: 10, amount: 300, rounds: 1, warmupSeconds: 0 },
-      graphql: { connections: 10, amount: 200, rounds: 1, warmupAmount: 0, users: 16 },
+      graphql: { connections: 10, amount: 100, rounds: 1, warmupAmount: 0, users: 16 },
       memory: { sessions: 2_000 },
       login: { durationMs: 300 },
     }
