@@ -16,10 +16,16 @@ export interface WxCallSite {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** socket.io `auth.token` and the like: a token that did not come in a header. */
   readonly handshakeToken?: string | undefined;
-  /** Where the envelope (`rawData`, `signature`, `encryptedData`, `iv`) is read from. */
+  /**
+   * Where the envelope (`rawData`, `signature`, `encryptedData`, `iv`) is read from. A GraphQL
+   * argument or WebSocket message that is not a plain object of those fields gives a body whose
+   * fields throw a `WxMalformedPayloadError` naming it when read, so it is refused like a bad
+   * HTTP body, in the guard's order.
+   */
   readonly body: unknown;
   /**
-   * An object unique to this call (the HTTP request, the GraphQL context, the WS client + data)
+   * An object unique to this call (the HTTP request; for GraphQL the resolver's `info`, one per
+   * field; for WebSocket the message body, or the client when the body is not an object)
    * under which the guard keeps the verified result for `@WxOpenData()` and friends.
    */
   readonly holder: object;

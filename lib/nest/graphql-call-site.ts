@@ -21,7 +21,8 @@ const NO_HEADERS: WxCallSite['headers'] = Object.freeze({});
 export function readGraphQLCallSite(context: ExecutionContext, route: WxRouteOptions): WxCallSite {
   const args: unknown = context.getArgByIndex(1);
   const name = route.envelopeArg ?? DEFAULT_ENVELOPE_ARG;
-  const raw = isObject(args) ? (args as Record<string, unknown>)[name] : undefined;
+  const raw =
+    isObject(args) && Object.hasOwn(args, name) ? (args as Record<string, unknown>)[name] : undefined;
   return {
     kind: 'graphql',
     headers: requestHeaders(context.getArgByIndex(2)),
