@@ -179,6 +179,10 @@ const results = {
   p99_worst_vs_bare: http.p99_worst_vs_bare,
   graphql_verified_dto_vs_bare: graphql?.graphql_verified_dto_vs_bare ?? null,
   graphql_note: graphqlNote,
+  // The HTTP routes run with the real default; each request carries a payload of its own.
+  replay_protection: http.replay_protection,
+  // Where the µs of one @WxVerified(WxUserInfo) request go, per adapter (see http.bench.mjs).
+  http_breakdown_us: http.breakdown_us,
   redis_vs_memory: typeof redis?.redis_vs_memory === 'number' ? redis.redis_vs_memory : null,
   redis_note: redisNote,
   memory_bytes_per_session: memory.bytes_per_session,
