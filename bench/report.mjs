@@ -150,6 +150,30 @@ export function renderMarkdown(r) {
   );
   lines.push('');
 
+  const g = r.graphql;
+  if (g) {
+    lines.push(
+      `## GraphQL: ${g.server}, ${g.plan.connections} connections, ${g.plan.rounds} × ${g.plan.amount} requests per mutation`,
+    );
+    lines.push('');
+    lines.push(
+      `Replay protection: ${g.replayProtection}; every request a distinct payload, over ${g.plan.users} sessions. ` +
+        `Server CPU per request, bare ÷ verified: ${fmtRatio(g.graphql_cpu_bare_vs_verified)} ` +
+        `(verification adds ${fmtInt(g.graphql_verified_added_cpu_us)} µs).`,
+    );
+    lines.push('');
+    lines.push('| mutation | req/s | p50 ms | p99 ms | server CPU µs/request |');
+    lines.push('| --- | ---: | ---: | ---: | ---: |');
+    for (const [name, m] of Object.entries(g.mutations)) {
+      lines.push(
+        `| ${name} | ${fmtInt(m.req_per_sec)} | ${fmtMs(m.p50_ms)} | ${fmtMs(m.p99_ms)} | ${fmtInt(m.server_cpu_us_per_request)} |`,
+      );
+    }
+    lines.push('');
+  } else if (r.graphql_note) {
+    lines.push(`## GraphQL\n\n${r.graphql_note}\n`);
+  }
+
   lines.push('## Memory and Redis');
   lines.push('');
   lines.push(

@@ -6,12 +6,14 @@
 // Every figure is a ratio measured inside this run, so it holds on a noisy, shared machine:
 //   crypto   in this process, interleaved rounds (crypto.bench.mjs, peers.mjs)
 //   http     autocannon here against a Nest app in a child process (http.bench.mjs)
+//   graphql  the same against a Nest + Apollo app in a child process (graphql.bench.mjs)
 //   memory   a child process with --expose-gc (memory.bench.mjs)
 //   redis    bench/redis.bench.mjs, when it exists (see loadRedisBench below)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatCryptoSpread, runCryptoBench } from './crypto.bench.mjs';
+import { runGraphQLBench } from './graphql.bench.mjs';
 import { runHttpBench } from './http.bench.mjs';
 import { machine } from './measure.mjs';
 import { runMemoryBench } from './memory.bench.mjs';
@@ -31,6 +33,7 @@ const plan = smoke
   ? {
       crypto: { rounds: 2, batchMs: 10, warmupMs: 20 },
       http: { connections: 10, amount: 300, rounds: 1, warmupSeconds: 0 },
+      graphql: { connections: 10, amount: 100, rounds: 1, warmupAmount: 0, users: 16 },
       memory: { sessions: 2_000 },
       login: { durationMs: 300 },
       apisec: { rounds: 1, callsPerRound: 10, cryptoIterations: 20 },
@@ -38,6 +41,7 @@ const plan = smoke
   : {
       crypto: { rounds: 21, batchMs: 80, warmupMs: 500 },
       http: { connections: 50, seconds: 2, rounds: 6, warmupSeconds: 1.5 },
+      graphql: { connections: 50, amount: 4000, rounds: 6, warmupAmount: 2000, users: 64 },
       memory: { sessions: 100_000 },
       login: { durationMs: 3000 },
       apisec: { rounds: 9, callsPerRound: 60, cryptoIterations: 300 },
@@ -69,6 +73,10 @@ const targets = {
   p99_worst_vs_bare: {
     max: 1.5,
     what: 'worst p99 of the four verified routes ÷ the p99 of the bare route on the same adapter',
+  },
+  graphql_verified_dto_vs_bare: {
+    min: 0.8,
+    what: 'Apollo: @WxVerified(WxUserInfo) mutation req/s ÷ bare mutation req/s (distinct payloads, replay protection on)',
   },
   redis_vs_memory: { min: 0.8, what: 'Redis store req/s ÷ memory store req/s, same @WxVerified route' },
   memory_bytes_per_session: {
@@ -122,6 +130,17 @@ const memory = await runMemoryBench(plan.memory);
 
 section('HTTP: bare route against @WxVerified, Express and Fastify');
 const http = await runHttpBench(plan.http, log);
+
+let graphql = null;
+let graphqlNote;
+try {
+  section('GraphQL (Apollo): bare mutation against @WxVerified(WxUserInfo)');
+  graphql = await runGraphQLBench(plan.graphql, log);
+} catch (error) {
+  // The GraphQL figure must not cost the others: report it missing, with the reason.
+  console.error(`graphql bench failed: ${error.message}`);
+  graphqlNote = `the GraphQL bench failed: ${error.message}`;
+}
 
 let redis = null;
 let redisNote;
@@ -180,6 +199,8 @@ const results = {
   express_verified_vs_bare: http.express_verified_vs_bare,
   express_verified_dto_vs_bare: http.express_verified_dto_vs_bare,
   p99_worst_vs_bare: http.p99_worst_vs_bare,
+  graphql_verified_dto_vs_bare: graphql?.graphql_verified_dto_vs_bare ?? null,
+  graphql_note: graphqlNote,
   // The HTTP routes run with the real default; each request carries a payload of its own.
   replay_protection: http.replay_protection,
   // Where the µs of one @WxVerified(WxUserInfo) request go, per adapter (see http.bench.mjs).
@@ -202,6 +223,7 @@ const results = {
     spread: crypto.spread,
   },
   http,
+  graphql,
   memory,
   redis,
   login,
@@ -233,6 +255,15 @@ console.log('| --- | --- | ---: | ---: | ---: |');
 for (const [adapter, a] of Object.entries(http.adapters)) {
   for (const [route, s] of Object.entries(a.routes)) {
     console.log(`| ${adapter} | ${route} | ${fmt(s.req_per_sec)} | ${fmt(s.p50_ms)} | ${fmt(s.p99_ms)} |`);
+  }
+}
+if (graphql) {
+  console.log('\n| GraphQL (Apollo) mutation | req/s | p50 ms | p99 ms | server CPU µs/request |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [name, m] of Object.entries(graphql.mutations)) {
+    console.log(
+      `| ${name} | ${fmt(m.req_per_sec)} | ${fmt(m.p50_ms)} | ${fmt(m.p99_ms)} | ${fmt(m.server_cpu_us_per_request)} |`,
+    );
   }
 }
 console.log('\n| ratio | measured | target | met |');

@@ -1,6 +1,8 @@
 import { HttpException, type ExecutionContext } from '@nestjs/common';
+import { graphQLHolder, readGraphQLCallSite, WxGraphQLError } from './graphql-call-site.js';
 import type { WxAnswer } from './http-errors.js';
 import type { WxRouteOptions } from './route.js';
+import { readWsCallSite, toWsError, wsHolder } from './ws-call-site.js';
 
 /**
  * One call, whatever carried it, as the library reads it: read once per call by
@@ -14,10 +16,16 @@ export interface WxCallSite {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** socket.io `auth.token` and the like: a token that did not come in a header. */
   readonly handshakeToken?: string | undefined;
-  /** Where the envelope (`rawData`, `signature`, `encryptedData`, `iv`) is read from. */
+  /**
+   * Where the envelope (`rawData`, `signature`, `encryptedData`, `iv`) is read from. A GraphQL
+   * argument or WebSocket message that is not a plain object of those fields gives a body whose
+   * fields throw a `WxMalformedPayloadError` naming it when read, so it is refused like a bad
+   * HTTP body, in the guard's order.
+   */
   readonly body: unknown;
   /**
-   * An object unique to this call (the HTTP request, the GraphQL context, the WS client + data)
+   * An object unique to this call (the HTTP request; for GraphQL the resolver's `info`, one per
+   * field; for WebSocket the message body, or the client when the body is not an object)
    * under which the guard keeps the verified result for `@WxOpenData()` and friends.
    */
   readonly holder: object;
@@ -32,7 +40,7 @@ export interface WxCallSite {
 
 /**
  * Thrown at the first call through an execution context the library cannot read (an RPC
- * microservice, or GraphQL and WebSocket until their support lands): names the context type
+ * microservice, or any context other than HTTP, GraphQL and WebSocket): names the context type
  * instead of failing later with a `TypeError`.
  *
  * @public
@@ -41,7 +49,7 @@ export class WxUnsupportedContextError extends Error {
   constructor(readonly contextType: string) {
     super(
       `@WxVerified() does not support the "${contextType}" execution context: use it on HTTP routes ` +
-        '(Express or Fastify), or read the call yourself in a subclass of WxVerifiedGuard (override readCallSite)',
+        '(Express or Fastify), GraphQL resolvers or WebSocket gateways, or read the call yourself in a subclass of WxVerifiedGuard (override readCallSite)',
     );
     this.name = 'WxUnsupportedContextError';
   }
@@ -64,13 +72,13 @@ const NO_HEADERS: Readonly<Record<string, string | undefined>> = Object.freeze({
 /**
  * Reads the call behind `context` once: headers, body, the holder of the verified result.
  *
- * @throws {@link WxUnsupportedContextError} for a context other than HTTP
+ * @throws {@link WxUnsupportedContextError} for a context other than HTTP, GraphQL and WebSocket
  * @public
  */
 export function readCallSite(context: ExecutionContext, route: WxRouteOptions): WxCallSite {
   const type = context.getType<string>();
   if (type === 'http') return readHttpCallSite(context);
-  if (type === 'graphql') return readGraphqlCallSite(context, route);
+  if (type === 'graphql') return readGraphQLCallSite(context, route);
   if (type === 'ws') return readWsCallSite(context);
   throw new WxUnsupportedContextError(type);
 }
@@ -84,7 +92,7 @@ export function readCallSite(context: ExecutionContext, route: WxRouteOptions): 
 export function callSiteHolder(context: ExecutionContext): object {
   const type = context.getType<string>();
   if (type === 'http') return context.switchToHttp().getRequest<object>();
-  if (type === 'graphql') return graphqlHolder(context);
+  if (type === 'graphql') return graphQLHolder(context);
   if (type === 'ws') return wsHolder(context);
   throw new WxUnsupportedContextError(type);
 }
@@ -102,7 +110,8 @@ export function toContextError(site: WxCallSite, answer: WxAnswer): Error {
     }
     return new HttpException({ ...answer.body }, answer.status);
   }
-  throw new WxUnsupportedContextError(site.kind);
+  // GraphQL: lib/nest/graphql-call-site.ts; WebSocket: lib/nest/ws-call-site.ts.
+  return site.kind === 'graphql' ? new WxGraphQLError(answer) : toWsError(answer);
 }
 
 // ---- HTTP (Express and Fastify) ----
@@ -138,24 +147,4 @@ function setHeader(response: unknown, name: string, value: string): void {
   };
   if (typeof target.header === 'function') target.header(name, value);
   else if (typeof target.setHeader === 'function') target.setHeader(name, value);
-}
-
-// ---- GraphQL: to be filled in by the GraphQL support (kept apart, easy to replace) ----
-
-function readGraphqlCallSite(_context: ExecutionContext, _route: WxRouteOptions): WxCallSite {
-  throw new WxUnsupportedContextError('graphql');
-}
-
-function graphqlHolder(_context: ExecutionContext): object {
-  throw new WxUnsupportedContextError('graphql');
-}
-
-// ---- WebSocket: to be filled in by the WebSocket support (kept apart, easy to replace) ----
-
-function readWsCallSite(_context: ExecutionContext): WxCallSite {
-  throw new WxUnsupportedContextError('ws');
-}
-
-function wsHolder(_context: ExecutionContext): object {
-  throw new WxUnsupportedContextError('ws');
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
+import { WxContextPeers } from './context-peers.js';
 import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG } from './config.js';
 import { sessionStoreProvider, telemetryProvider, WX_TELEMETRY } from './telemetry.provider.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
@@ -39,6 +40,7 @@ import { WxVerifiedGuard } from './wx-verified.guard.js';
     WxPhoneNumbers,
     WxVerifiedGuard,
     WxSessionStoreLifecycle,
+    WxContextPeers,
   ],
   exports: [
     WX_OPEN_DATA_CONFIG,
