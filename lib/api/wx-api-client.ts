@@ -61,7 +61,7 @@ export class WxApiClient {
   private readonly accessTokens: AccessTokenSource;
 
   /**
-   * @throws TypeError or RangeError when an option is missing or out of range
+   * @throws {@link WxOpenDataConfigError} listing every option that is missing or out of range
    */
   constructor(options: WxApiClientOptions) {
     this.options = resolveWxApiClientOptions(options);

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
-import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { resolveWxOpenDataModuleConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
+import type { WxOpenDataModuleOptions } from './options.js';
 import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
 import { WxApiClients } from './wx-api-clients.js';
 import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
@@ -29,7 +30,7 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
   providers: [
     {
       provide: WX_OPEN_DATA_CONFIG,
-      useFactory: resolveWxOpenDataConfig,
+      useFactory: (options: WxOpenDataModuleOptions) => resolveWxOpenDataModuleConfig(options),
       inject: [WX_OPEN_DATA_MODULE_OPTIONS],
     },
     {
