@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
-import { WxApiError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
+import { WxApiError, WxApiTimeoutError, WxApiUnavailableError, type WxApiOperation } from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
 import { WxSessionStoreUnavailableError } from '../session/index.js';
@@ -15,7 +15,7 @@ export const WX_OPEN_DATA_REJECTED_BODY = Object.freeze({
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_OPEN_DATA_REJECTED',
-  message: 'WeChat open data rejected',
+  message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
 });
 
 /**
@@ -27,7 +27,7 @@ export const WX_SESSION_REQUIRED_BODY = Object.freeze({
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_SESSION_REQUIRED',
-  message: 'WeChat session required',
+  message: 'WeChat session required: call wx.login, log in, and send the new token',
 });
 
 /**
@@ -82,35 +82,47 @@ export function toWxHttpException(
     return reply(HttpStatus.BAD_REQUEST, 'WX_MALFORMED_PAYLOAD', error.message, { field: error.field });
   }
   if (error instanceof WxSessionNotFoundError) return new HttpException({ ...WX_SESSION_REQUIRED_BODY }, 401);
-  if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
+  if (error instanceof WxApiError) return fromWeChatError(error);
   if (error instanceof WxApiTimeoutError) {
-    return reply(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
+    return reply(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time: retry');
   }
   if (error instanceof WxApiUnavailableError) {
-    return reply(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached');
+    return reply(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached: retry later');
   }
   return new HttpException({ ...WX_OPEN_DATA_REJECTED_BODY }, HttpStatus.UNAUTHORIZED);
 }
 
-function fromWeChatErrcode(errcode: number): HttpException {
+/** What the client does about a rejected code: each code comes from its own mini program API. */
+const NEW_CODE_ADVICE: Partial<Record<WxApiOperation, string>> = {
+  code2Session: 'WeChat rejected the login code: call wx.login again and send the new code',
+  getPhoneNumber:
+    'WeChat rejected the phone number code: have the user tap the phone number button again and send the new code',
+};
+
+function fromWeChatError({ errcode, operation }: WxApiError): HttpException {
   if (CODE_REJECTED_ERRCODES.has(errcode)) {
-    return reply(
-      HttpStatus.UNAUTHORIZED,
-      'WX_CODE_REJECTED',
-      'WeChat rejected the code: call wx.login again',
-    );
+    const advice = NEW_CODE_ADVICE[operation] ?? 'WeChat rejected the code: get a new one and send it';
+    return reply(HttpStatus.UNAUTHORIZED, 'WX_CODE_REJECTED', advice);
   }
   if (errcode === RATE_LIMITED_ERRCODE) {
     return reply(
       HttpStatus.TOO_MANY_REQUESTS,
       'WX_RATE_LIMITED',
-      'WeChat rate limit reached, try again later',
+      'WeChat rate limit reached: wait a minute, then retry',
     );
   }
   if (errcode === HIGH_RISK_USER_ERRCODE) {
-    return reply(HttpStatus.FORBIDDEN, 'WX_USER_BLOCKED', 'WeChat refused this user');
+    return reply(
+      HttpStatus.FORBIDDEN,
+      'WX_USER_BLOCKED',
+      'WeChat refused this user as high-risk: do not retry',
+    );
   }
-  return reply(HttpStatus.BAD_GATEWAY, 'WX_API_ERROR', `WeChat answered errcode ${errcode}`);
+  return reply(
+    HttpStatus.BAD_GATEWAY,
+    'WX_API_ERROR',
+    `WeChat answered errcode ${errcode}: retry later; the server log says more`,
+  );
 }
 
 function reply(
