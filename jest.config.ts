@@ -8,6 +8,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // The consumer apps run in their own tooling against the packed tarball (scripts/consumers.mjs).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     // Source imports carry the `.js` of their compiled output (NodeNext); map them back to `.ts`.

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { readmeBlocks } from './readme-blocks.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const readmePath = resolve(root, process.argv[2] ?? 'README.md');
@@ -25,37 +26,13 @@ for (const target of Object.values(pkg.exports['.'])) {
   }
 }
 
-/** The fenced blocks of a Markdown text, with their `##` section and skip marker. */
-function extractBlocks(markdown) {
-  const lines = markdown.split('\n');
-  const blocks = [];
-  let section = 'top';
-  for (let i = 0; i < lines.length; i += 1) {
-    const heading = /^## (.+)$/.exec(lines[i]);
-    if (heading) section = heading[1];
-    const fence = /^```(\w*)\s*$/.exec(lines[i]);
-    if (!fence) continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && !/^```\s*$/.test(lines[end])) end += 1;
-    let before = i - 1;
-    while (before >= 0 && lines[before].trim() === '') before -= 1;
-    const skip = /^<!--\s*readme-check:\s*skip\s*\((.+)\)\s*-->$/.exec(lines[before]?.trim() ?? '')?.[1];
-    blocks.push({ lang: fence[1], section, line: start + 1, code: lines.slice(start, end).join('\n'), skip });
-    i = end;
-  }
-  return blocks;
-}
-
 const slug = (text) =>
   text
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
 
-const blocks = extractBlocks(readFileSync(readmePath, 'utf8')).filter((b) =>
-  /^(ts|typescript)$/.test(b.lang),
-);
+const blocks = readmeBlocks(readFileSync(readmePath, 'utf8')).filter((b) => /^(ts|typescript)$/.test(b.lang));
 const where = relative(root, readmePath);
 rmSync(work, { recursive: true, force: true });
 
@@ -74,10 +51,9 @@ function check(type) {
   for (const block of blocks) {
     if (block.skip !== undefined) continue;
     // Named blocks (`// src/app.module.ts`) form one app; the others stand alone.
-    const named = /^\/\/\s*([\w./-]+\.ts)\b/.exec(block.code.split('\n')[0] ?? '')?.[1];
     const file = join(
       dir,
-      named === undefined ? join(slug(block.section), `line-${block.line}.ts`) : join('app', named),
+      block.file === undefined ? join(slug(block.section), `line-${block.line}.ts`) : join('app', block.file),
     );
     if (files.has(file)) throw new Error(`README.md:${block.line}: ${relative(dir, file)} is named twice`);
     mkdirSync(dirname(file), { recursive: true });
