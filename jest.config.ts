@@ -14,7 +14,9 @@ const config: Config = {
   moduleNameMapper: {
     // Source imports carry the `.js` of their compiled output (NodeNext); map them back to `.ts`.
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^nestjs-wx-open-data$': '<rootDir>/lib/index.ts',
+    '^nestjs-wx-open-data$': '<rootDir>/lib/entries/index.ts',
+    '^nestjs-wx-open-data/core$': '<rootDir>/lib/entries/core.ts',
+    '^nestjs-wx-open-data/redis$': '<rootDir>/lib/entries/redis.ts',
     '^nestjs-wx-open-data/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-wx-open-data/swagger$': '<rootDir>/lib/swagger/index.ts',
   },

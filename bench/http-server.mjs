@@ -25,13 +25,14 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   MemoryWxSessionStore,
-  WX_OPEN_DATA_CONFIG,
   WxOpenData,
   WxOpenDataModule,
   WxSessionService,
   WxUserInfo,
   WxVerified,
 } from 'nestjs-wx-open-data';
+// Internal, not an export of the package: the bench reports which options the build resolved.
+import { WX_OPEN_DATA_CONFIG } from '../dist/esm/nest/config.js';
 import { userInfoFixture } from './crypto.bench.mjs';
 
 const APP_ID = 'wx0123456789abcdef';

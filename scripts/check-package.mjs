@@ -81,6 +81,8 @@ console.log(
 
 const expected = {
   '.': ['WxOpenDataModule', 'WxSessionStore'],
+  './core': ['decryptOpenData', 'verifySignature', 'WxApiClient'],
+  './redis': ['RedisWxSessionStore'],
   './testing': ['encryptOpenData', 'FakeWeChatServer', 'MiniProgramClient'],
   './swagger': ['ApiWxOpenData'],
 };

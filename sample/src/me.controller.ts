@@ -1,6 +1,5 @@
 import { BadRequestException, Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
 import {
-  toOpenDataPayload,
   WxOpenData,
   WxOpenDataExceptionFilter,
   WxPhoneNumber,
@@ -11,6 +10,7 @@ import {
   WxWeRunData,
   type WxSessionInfo,
 } from 'nestjs-wx-open-data';
+import { toOpenDataPayload } from 'nestjs-wx-open-data/core';
 import { ApiWxOpenData, WX_OPEN_DATA_ENVELOPE_SCHEMA } from 'nestjs-wx-open-data/swagger';
 
 @Controller('me')
