@@ -8,11 +8,15 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // The consumer apps run in their own tooling against the packed tarball (scripts/consumers.mjs).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     // Source imports carry the `.js` of their compiled output (NodeNext); map them back to `.ts`.
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^nestjs-wx-open-data$': '<rootDir>/lib/index.ts',
+    '^nestjs-wx-open-data$': '<rootDir>/lib/entries/index.ts',
+    '^nestjs-wx-open-data/core$': '<rootDir>/lib/entries/core.ts',
+    '^nestjs-wx-open-data/redis$': '<rootDir>/lib/entries/redis.ts',
     '^nestjs-wx-open-data/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-wx-open-data/swagger$': '<rootDir>/lib/swagger/index.ts',
     '^nestjs-wx-open-data/terminus$': '<rootDir>/lib/terminus/index.ts',

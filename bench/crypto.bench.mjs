@@ -2,13 +2,13 @@
 // and issue #7's: the same crypto path done by the peers, all timed in the same interleaved rounds.
 import 'reflect-metadata';
 import { createDecipheriv } from 'node:crypto';
+import { WxUserInfo } from 'nestjs-wx-open-data';
 import {
   checkOpenDataIdentity,
   decryptOpenData,
   toOpenDataPayload,
   verifySignature,
-  WxUserInfo,
-} from 'nestjs-wx-open-data';
+} from 'nestjs-wx-open-data/core';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
 import { measureRounds, pairedRatio, roundRatios, spread } from './measure.mjs';
 import { peerCases, peerVersions } from './peers.mjs';

@@ -1,17 +1,96 @@
-// Loads the built package the way users do: `import` (ESM) and `require` (CommonJS), both entry points.
+// Checks the built package the way users get it (run after `npm run build`):
+// 1. the file list `npm pack` would publish: LICENSE, README, CHANGELOG, the ESM and CommonJS
+//    builds and types of every entry point in `exports`, no test files, every source map and every
+//    `sourceMappingURL` resolving to a packed file, every relative README link to a packed file;
+// 2. `import` (ESM) and `require` (CommonJS) of every entry point.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { posix } from 'node:path';
 import assert from 'node:assert/strict';
 
 const require = createRequire(import.meta.url);
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+
+/** The paths `npm pack` would put in the tarball, relative to the package root. */
+function packedFiles() {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [report] = JSON.parse(out);
+  return {
+    files: new Set(report.files.map((file) => file.path)),
+    size: report.size,
+    unpacked: report.unpackedSize,
+  };
+}
+
+const problems = [];
+const { files, size, unpacked } = packedFiles();
+const need = (path, why) => files.has(path) || problems.push(`${path} is not packed (${why})`);
+
+for (const path of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']) need(path, 'always shipped');
+need(pkg.main.replace(/^\.\//, ''), 'package.json main');
+need(pkg.types.replace(/^\.\//, ''), 'package.json types');
+
+const entryPoints = Object.keys(pkg.exports).filter((entry) => entry !== './package.json');
+for (const entry of entryPoints) {
+  for (const [condition, target] of Object.entries(pkg.exports[entry])) {
+    for (const [kind, path] of Object.entries(target))
+      need(path.replace(/^\.\//, ''), `exports["${entry}"].${condition}.${kind}`);
+  }
+}
+
+for (const path of files) {
+  if (/(^|\/)(test|__tests__)\/|\.(e2e-)?spec\.|\.test\./.test(path))
+    problems.push(`${path}: a test file is packed`);
+  const dir = posix.dirname(path);
+  if (path.endsWith('.map')) {
+    const map = JSON.parse(readFileSync(path, 'utf8'));
+    for (const source of map.sources) {
+      const resolved = posix.normalize(posix.join(dir, map.sourceRoot ?? '', source));
+      if (!files.has(resolved)) problems.push(`${path}: source ${source} (${resolved}) is not packed`);
+    }
+  } else if (/\.(c|m)?js$|\.d\.ts$/.test(path)) {
+    const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(path, 'utf8'))?.[1];
+    if (url !== undefined && !url.startsWith('data:') && !files.has(posix.normalize(posix.join(dir, url)))) {
+      problems.push(`${path}: sourceMappingURL ${url} is not packed`);
+    }
+  }
+}
+
+// A relative link in the README works on GitHub but not on npm unless the file is packed.
+for (const [, target] of readFileSync('README.md', 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+  if (/^(https?:|mailto:|#)/.test(target)) continue;
+  const path = posix.normalize(target.split('#')[0]).replace(/\/$/, '');
+  if (!files.has(path))
+    problems.push(`README links ${target}, which is not in the package: make the link absolute`);
+}
+
+if (problems.length > 0) {
+  console.error(
+    `package check: ${problems.length} problem(s) in the packed file list:\n- ${problems.join('\n- ')}`,
+  );
+  process.exit(1);
+}
+console.log(
+  `package check: ${files.size} files packed, ${size} bytes packed, ${unpacked} unpacked; maps resolve`,
+);
+
 const expected = {
-  '.': ['WxOpenDataModule', 'decryptOpenData', 'verifySignature', 'WxSessionStore'],
+  '.': ['WxOpenDataModule', 'WxSessionStore'],
+  './core': ['decryptOpenData', 'verifySignature', 'WxApiClient'],
+  './redis': ['RedisWxSessionStore'],
   './testing': ['encryptOpenData', 'FakeWeChatServer', 'MiniProgramClient'],
   './swagger': ['ApiWxOpenData'],
   './terminus': ['WxOpenDataHealthIndicator'],
 };
+assert.deepEqual(Object.keys(expected).sort(), [...entryPoints].sort(), 'every entry point is loaded below');
 
 for (const [entry, names] of Object.entries(expected)) {
-  const specifier = entry === '.' ? 'nestjs-wx-open-data' : `nestjs-wx-open-data/${entry.slice(2)}`;
+  const specifier = entry === '.' ? pkg.name : `${pkg.name}/${entry.slice(2)}`;
   const esm = await import(specifier);
   const cjs = require(specifier);
   for (const name of names) {

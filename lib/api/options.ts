@@ -1,3 +1,4 @@
+import { WxOpenDataConfigError } from '../core/errors.js';
 import type { WxAccessTokenStore } from './access-token-store.js';
 import type { WxFetch } from './http-exchange.js';
 import {
@@ -80,83 +81,143 @@ export interface ResolvedWxApiClientOptions {
 export const WX_API_BASE_URL = 'https://api.weixin.qq.com';
 
 const MAX_ATTEMPTS_LIMIT = 10;
+/** The longest time budget of one call: ten minutes. */
+const MAX_TIMEOUT_MS = 10 * 60_000;
 
 /**
- * Applies defaults and checks every option. Messages name the option, never its value, since the
- * value may be the secret.
+ * The client settings that do not depend on the mini program, as the module shares them among
+ * its clients.
  *
- * @throws TypeError or RangeError naming the bad option
  * @internal
  */
-export function resolveWxApiClientOptions(options: WxApiClientOptions): ResolvedWxApiClientOptions {
-  const now = options.now ?? Date.now;
+export type WxApiClientSettings = Omit<WxApiClientOptions, 'appId' | 'appSecret'>;
+
+/**
+ * Checks the settings shared by every client, pushing one line per problem onto `problems` (the
+ * module's resolver threads one list through every area). `name` maps an option to what the
+ * caller calls it (the module says `apiTimeoutMs` for `timeoutMs`). Messages name the option,
+ * never its value.
+ *
+ * @returns the settings with defaults applied, or `undefined` when a problem was pushed
+ * @internal
+ */
+export function checkWxApiClientSettings(
+  options: WxApiClientSettings,
+  problems: string[],
+  name: (option: keyof WxApiClientSettings) => string = (option) => option,
+): Omit<ResolvedWxApiClientOptions, 'appId' | 'appSecret'> | undefined {
+  const before = problems.length;
+  const apiBaseUrl = normaliseBaseUrl(options.apiBaseUrl ?? WX_API_BASE_URL, name('apiBaseUrl'), problems);
+  const timeoutMs = integerIn(name('timeoutMs'), options.timeoutMs ?? 5000, 1, MAX_TIMEOUT_MS, problems);
+  const maxAttempts = integerIn(
+    name('maxAttempts'),
+    options.maxAttempts ?? 3,
+    1,
+    MAX_ATTEMPTS_LIMIT,
+    problems,
+  );
+  const retryDelayMs = integerIn(name('retryDelayMs'), options.retryDelayMs ?? 100, 0, 60_000, problems);
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    problems.push(`${name('fetch')} must be a function`);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    problems.push(`${name('now')} must be a function`);
+  }
+  if (options.onCall !== undefined && typeof options.onCall !== 'function') {
+    problems.push(`${name('onCall')} must be a function`);
+  }
+  const now = typeof options.now === 'function' ? options.now : Date.now;
+  let apiSecurity: ResolvedWxApiSecurity | undefined;
+  if (options.apiSecurity !== undefined) {
+    const checked = resolveWxApiSecurity(options.apiSecurity, name('apiSecurity'), now());
+    problems.push(...checked.problems);
+    apiSecurity = checked.security;
+  }
+  const accessTokenStore = checkAccessTokenStore(
+    options.accessTokenStore,
+    name('accessTokenStore'),
+    problems,
+  );
+  if (problems.length > before) return undefined;
   return {
-    appId: requireNonEmptyString('appId', options.appId),
-    appSecret: requireNonEmptyString('appSecret', options.appSecret),
-    apiBaseUrl: normaliseBaseUrl(options.apiBaseUrl ?? WX_API_BASE_URL),
-    timeoutMs: requireInteger('timeoutMs', options.timeoutMs ?? 5000, 1, 10 * 60_000),
-    maxAttempts: requireInteger('maxAttempts', options.maxAttempts ?? 3, 1, MAX_ATTEMPTS_LIMIT),
-    retryDelayMs: requireInteger('retryDelayMs', options.retryDelayMs ?? 100, 0, 60_000),
+    apiBaseUrl,
+    timeoutMs,
+    maxAttempts,
+    retryDelayMs,
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     now,
-    accessTokenStore: checkAccessTokenStore(options.accessTokenStore),
-    apiSecurity: checkApiSecurity(options.apiSecurity, now),
-    onCall: checkFunction('onCall', options.onCall),
+    accessTokenStore,
+    apiSecurity,
+    onCall: options.onCall,
   };
 }
 
-function checkApiSecurity(value: unknown, now: () => number): ResolvedWxApiSecurity | undefined {
-  if (value === undefined) return undefined;
-  const { security, problems } = resolveWxApiSecurity(value, 'apiSecurity', now());
-  if (security === undefined) throw new TypeError(`WxApiClient: ${problems.join('; ')}`);
-  return security;
+/**
+ * Applies defaults and checks every option, reporting every problem at once. Messages name the
+ * option, never its value, since the value may be the secret.
+ *
+ * @throws {@link WxOpenDataConfigError} listing every problem
+ * @internal
+ */
+export function resolveWxApiClientOptions(options: WxApiClientOptions): ResolvedWxApiClientOptions {
+  const problems: string[] = [];
+  if (typeof options !== 'object' || options === null) {
+    throw new WxOpenDataConfigError(['options must be an object'], 'WxApiClient options');
+  }
+  for (const option of ['appId', 'appSecret'] as const) {
+    const value: unknown = options[option];
+    if (typeof value !== 'string' || value.length === 0)
+      problems.push(`${option} must be a non-empty string`);
+  }
+  const settings = checkWxApiClientSettings(options, problems);
+  if (settings === undefined || problems.length > 0) {
+    throw new WxOpenDataConfigError(problems, 'WxApiClient options');
+  }
+  return { appId: options.appId, appSecret: options.appSecret, ...settings };
 }
 
-function checkAccessTokenStore(store: unknown): WxAccessTokenStore | undefined {
+function checkAccessTokenStore(
+  store: unknown,
+  name: string,
+  problems: string[],
+): WxAccessTokenStore | undefined {
   if (store === undefined) return undefined;
   const methods = ['readAccessToken', 'writeAccessToken', 'lockAccessTokenRefresh'] as const;
   if (
     typeof store !== 'object' ||
     store === null ||
-    methods.some((name) => typeof (store as Record<string, unknown>)[name] !== 'function')
+    methods.some((method) => typeof (store as Record<string, unknown>)[method] !== 'function')
   ) {
-    throw new TypeError(`WxApiClient: accessTokenStore must implement ${methods.join(', ')}`);
+    problems.push(`${name} must implement ${methods.join(', ')}`);
+    return undefined;
   }
   return store as WxAccessTokenStore;
 }
 
-function checkFunction<T>(name: string, value: T | undefined): T | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new TypeError(`WxApiClient: ${name} must be a function`);
-  }
-  return value;
-}
-
-function requireNonEmptyString(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`WxApiClient: ${name} must be a non-empty string`);
-  }
-  return value;
-}
-
-function requireInteger(name: string, value: unknown, min: number, max: number): number {
+function integerIn(name: string, value: unknown, min: number, max: number, problems: string[]): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`WxApiClient: ${name} must be an integer from ${min} to ${max}`);
+    problems.push(`${name} must be an integer from ${min} to ${max}`);
+    return min;
   }
   return value;
 }
 
 /** An http(s) origin with an optional path prefix, without the trailing slash. */
-function normaliseBaseUrl(value: unknown): string {
-  const text = requireNonEmptyString('apiBaseUrl', value);
-  let url: URL;
+function normaliseBaseUrl(value: unknown, name: string, problems: string[]): string {
+  let url: URL | undefined;
   try {
-    url = new URL(text);
+    url = typeof value === 'string' ? new URL(value) : undefined;
   } catch {
-    throw new TypeError('WxApiClient: apiBaseUrl must be an absolute http(s) URL');
+    url = undefined;
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-    throw new TypeError('WxApiClient: apiBaseUrl must be an http(s) URL without query or fragment');
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    problems.push(`${name} must be an http(s) URL, absolute, without query or fragment`);
+    return WX_API_BASE_URL;
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

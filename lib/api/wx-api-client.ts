@@ -73,7 +73,7 @@ export class WxApiClient {
   private readonly layer: WxExchangeLayer | undefined;
 
   /**
-   * @throws TypeError or RangeError when an option is missing or out of range
+   * @throws {@link WxOpenDataConfigError} listing every option that is missing or out of range
    */
   constructor(options: WxApiClientOptions) {
     this.options = resolveWxApiClientOptions(options);

@@ -22,7 +22,8 @@ export type WxOpenDataErrorCode =
   | 'WX_API_UNAVAILABLE'
   | 'WX_API_TIMEOUT'
   | 'WX_API_ANSWER_REJECTED'
-  | 'WX_API_SECURITY_REFUSED';
+  | 'WX_API_SECURITY_REFUSED'
+  | 'CONFIG_INVALID';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,
@@ -187,5 +188,28 @@ export class WxSessionNotFoundError extends WxOpenDataError {
 
   constructor(reason = 'no session for this token') {
     super(reason);
+  }
+}
+
+/**
+ * The options are wrong: thrown at boot (by the module, before any provider is built or any
+ * connection opened) or by a constructor, listing every problem at once. Each problem names the
+ * option and what to do, never its value (it may be a secret or a URL with a password).
+ *
+ * @public
+ */
+export class WxOpenDataConfigError extends WxOpenDataError {
+  readonly code = 'CONFIG_INVALID' as const;
+  readonly keyDependent = false;
+  /** One line per problem, each naming the option. */
+  readonly problems: readonly string[];
+
+  /**
+   * @param problems - every problem found, each naming the option
+   * @param subject - what was configured, e.g. `WxOpenDataModule options` or `WxApiClient`
+   */
+  constructor(problems: readonly string[], subject = 'WxOpenDataModule options') {
+    super(`Invalid ${subject}:\n- ${problems.join('\n- ')}`);
+    this.problems = Object.freeze([...problems]);
   }
 }

@@ -1,10 +1,16 @@
+import { checkWxApiClientSettings } from '../api/options.js';
 import {
   MemoryWxSessionStore,
   RedisWxSessionStore,
   type RedisWxSessionStoreOptions,
 } from '../stores/index.js';
+import { resolveRedisStoreOptions } from '../stores/redis/options.js';
 import { WxSessionStore } from '../session/index.js';
-import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_WATERMARK_MAX_AGE_SECONDS } from '../core/index.js';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_WATERMARK_MAX_AGE_SECONDS,
+  WxOpenDataConfigError,
+} from '../core/index.js';
 import { resolveWxApiSecurity } from '../api/security/api-security-options.js';
 import {
   readBearerToken,
@@ -52,33 +58,92 @@ export interface WxOpenDataConfig {
   readonly metrics: boolean | 'auto';
 }
 
-/**
- * Thrown at boot when the options are wrong, so a misconfiguration never becomes a 500 later.
- *
- * @public
- */
-export class WxOpenDataConfigError extends Error {
-  constructor(problems: readonly string[]) {
-    super(`Invalid WxOpenDataModule options:\n- ${problems.join('\n- ')}`);
-    this.name = 'WxOpenDataConfigError';
-  }
-}
+export { WxOpenDataConfigError };
 
 const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
 
 /**
- * Validates options and applies defaults, reporting every problem at once.
+ * The optional peer packages an option needs, checked at boot so a missing one stops the app with
+ * the command to run instead of failing later. Add a row when an option needs another peer.
+ */
+const OPTIONAL_PEERS: readonly {
+  readonly option: string;
+  readonly needed: (options: WxOpenDataModuleOptions) => boolean;
+  readonly packages: readonly string[];
+}[] = [
+  {
+    option: 'redis',
+    // With `keyv` or `client` the app brought its own connection, and so the packages.
+    needed: (options) => options.redis?.url !== undefined || options.redis?.redisOptions !== undefined,
+    packages: ['keyv', '@keyv/redis'],
+  },
+  {
+    option: 'metrics: true',
+    needed: (options) => options.metrics === true,
+    packages: ['@opentelemetry/api'],
+  },
+];
+
+/**
+ * The one resolver of the module's options, run before any provider is built and any connection
+ * opened: the optional peers the options need (loaded, or reported with the command to install
+ * them), then every area's checks ({@link resolveWxOpenDataConfig}), all into one problem list and
+ * one {@link WxOpenDataConfigError}.
  *
  * @throws {@link WxOpenDataConfigError}
- * @public
+ * @internal
  */
-export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpenDataConfig {
+export async function resolveWxOpenDataModuleConfig(
+  options: WxOpenDataModuleOptions,
+  load: (name: string) => Promise<unknown> = (name) => import(name),
+): Promise<WxOpenDataConfig> {
   const problems: string[] = [];
+  for (const peer of OPTIONAL_PEERS) {
+    if (typeof options !== 'object' || options === null || !peer.needed(options)) continue;
+    const missing: string[] = [];
+    for (const name of peer.packages) {
+      try {
+        await load(name);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') missing.push(name);
+        else
+          problems.push(`${peer.option}: ${name} is installed but does not load (${(error as Error).name})`);
+      }
+    }
+    if (missing.length > 0) {
+      problems.push(
+        `${peer.option} needs the optional peer ${missing.length === 1 ? 'dependency' : 'dependencies'} ` +
+          `${missing.join(' and ')}: npm install ${peer.packages.join(' ')}`,
+      );
+    }
+  }
+  return resolveWxOpenDataConfig(options, problems);
+}
+
+/**
+ * Validates options and applies defaults, reporting every problem at once: each area (the mini
+ * programs, the WeChat client's settings, the module's own options, the Redis store's options)
+ * pushes onto one list, and the store is built only when the list is empty.
+ *
+ * @param problems - problems already found (the optional peers), reported together
+ * @throws {@link WxOpenDataConfigError}
+ * @internal
+ */
+export function resolveWxOpenDataConfig(
+  options: WxOpenDataModuleOptions,
+  problems: string[] = [],
+): WxOpenDataConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw new WxOpenDataConfigError([...problems, 'options must be an object']);
+  }
   const apps = collectApps(options, problems);
-  const apiBaseUrl = options.apiBaseUrl ?? 'https://api.weixin.qq.com';
-  if (!isHttpUrl(apiBaseUrl)) problems.push('apiBaseUrl must be an http(s) URL');
-  const apiTimeoutMs = options.apiTimeoutMs ?? 5000;
-  if (!isPositiveInteger(apiTimeoutMs)) problems.push('apiTimeoutMs must be a positive integer');
+  // The module's clients share these; checked by the client's own rules, under the module's names.
+  const api = checkWxApiClientSettings(
+    { apiBaseUrl: options.apiBaseUrl, timeoutMs: options.apiTimeoutMs },
+    problems,
+    (option) => (option === 'timeoutMs' ? 'apiTimeoutMs' : option),
+  );
   const sessionTtlSeconds = options.sessionTtlSeconds ?? 86_400;
   if (!isPositiveInteger(sessionTtlSeconds)) problems.push('sessionTtlSeconds must be a positive integer');
   const keyRotationGraceSeconds = options.keyRotationGraceSeconds ?? 30;
@@ -102,9 +167,7 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   if (options.sessionStore !== undefined && options.redis !== undefined) {
     problems.push('give sessionStore or redis, not both');
   }
-  if (options.redis !== undefined && (typeof options.redis !== 'object' || options.redis === null)) {
-    problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
-  }
+  if (options.redis !== undefined) checkRedisOptions(options.redis, problems);
   const replayProtection = options.replayProtection ?? true;
   if (typeof replayProtection !== 'boolean') problems.push('replayProtection must be a boolean');
   const maxKeyFailures = options.maxKeyFailures ?? 5;
@@ -120,14 +183,16 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   const metrics = options.metrics ?? 'auto';
   if (metrics !== 'auto' && typeof metrics !== 'boolean') problems.push('metrics must be a boolean');
   const [first] = apps.keys();
-  if (problems.length > 0 || first === undefined) throw new WxOpenDataConfigError(problems);
-  // Built last, once everything else is valid: building it opens a connection.
-  const redisStore = options.redis === undefined ? undefined : buildRedisStore(options.redis);
+  if (problems.length > 0 || first === undefined || api === undefined) {
+    throw new WxOpenDataConfigError(problems);
+  }
+  // Built last, once everything is valid: building it opens a connection.
+  const redisStore = options.redis === undefined ? undefined : new RedisWxSessionStore(options.redis);
   return Object.freeze({
     apps,
     defaultAppId: first,
-    apiBaseUrl: apiBaseUrl.replace(/\/+$/, ''),
-    apiTimeoutMs,
+    apiBaseUrl: api.apiBaseUrl,
+    apiTimeoutMs: api.timeoutMs,
     sessionStore: redisStore ?? options.sessionStore ?? new MemoryWxSessionStore(),
     ownsSessionStore: redisStore !== undefined,
     sessionTtlSeconds,
@@ -149,12 +214,17 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   });
 }
 
-function buildRedisStore(options: RedisWxSessionStoreOptions): RedisWxSessionStore {
+/** The Redis store's own checks, without building it (building opens a connection). */
+function checkRedisOptions(options: RedisWxSessionStoreOptions, problems: string[]): void {
+  if (typeof options !== 'object' || options === null) {
+    problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
+    return;
+  }
   try {
-    return new RedisWxSessionStore(options);
+    resolveRedisStoreOptions(options);
   } catch (error) {
     // The store's option errors name the option, never its value (a URL may carry a password).
-    throw new WxOpenDataConfigError([`redis: ${(error as Error).message}`]);
+    problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
   }
 }
 
@@ -181,35 +251,35 @@ function collectApps(
   const apps = new Map<string, WxMiniProgramOptions>();
   listed.forEach((app, index) => {
     const where = listed.length === 1 ? 'appId' : `apps[${index}].appId`;
-    if (typeof app?.appId !== 'string' || !APP_ID.test(app.appId)) {
+    // Every field is checked, so a wrong AppID, a missing secret and bad keys are reported together.
+    const appIdValid = typeof app?.appId === 'string' && APP_ID.test(app.appId);
+    const secretValid = typeof app?.appSecret === 'string' && app.appSecret !== '';
+    if (!appIdValid) {
       problems.push(`${where} must be a mini program AppID ("wx" followed by 16 letters or digits)`);
     } else if (apps.has(app.appId)) {
       problems.push(`${where} ${app.appId} is configured twice`);
-    } else if (typeof app.appSecret !== 'string' || app.appSecret === '') {
+    }
+    if (!secretValid) {
       problems.push(
         `${where === 'appId' ? 'appSecret' : `apps[${index}].appSecret`} must be a non-empty string`,
       );
-    } else if (app.apiSecurity === undefined) {
-      apps.set(app.appId, Object.freeze({ appId: app.appId, appSecret: app.appSecret }));
-    } else {
+    }
+    let securityValid = true;
+    if (app?.apiSecurity !== undefined) {
       const prefix = where === 'appId' ? 'apiSecurity' : `apps[${index}].apiSecurity`;
       const checked = resolveWxApiSecurity(app.apiSecurity, prefix, Date.now()).problems;
       problems.push(...checked);
+      securityValid = checked.length === 0;
+    }
+    if (appIdValid && secretValid && securityValid && !apps.has(app.appId)) {
       const { appId, appSecret, apiSecurity } = app;
-      if (checked.length === 0) apps.set(appId, Object.freeze({ appId, appSecret, apiSecurity }));
+      apps.set(
+        appId,
+        Object.freeze(apiSecurity === undefined ? { appId, appSecret } : { appId, appSecret, apiSecurity }),
+      );
     }
   });
   return apps;
-}
-
-function isHttpUrl(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function isPositiveInteger(value: unknown): value is number {

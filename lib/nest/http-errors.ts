@@ -1,5 +1,11 @@
 import { HttpStatus, type HttpException, type Logger } from '@nestjs/common';
-import { WxApiError, WxApiSecurityError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
+import {
+  WxApiError,
+  WxApiSecurityError,
+  WxApiTimeoutError,
+  WxApiUnavailableError,
+  type WxApiOperation,
+} from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
 import { WxKeyAttemptsBusyError, WxSessionStoreUnavailableError } from '../session/index.js';
@@ -15,7 +21,7 @@ export const WX_OPEN_DATA_REJECTED_BODY = Object.freeze({
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_OPEN_DATA_REJECTED',
-  message: 'WeChat open data rejected',
+  message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
 });
 
 /**
@@ -27,7 +33,7 @@ export const WX_SESSION_REQUIRED_BODY = Object.freeze({
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_SESSION_REQUIRED',
-  message: 'WeChat session required',
+  message: 'WeChat session required: call wx.login, log in, and send the new token',
 });
 
 /**
@@ -126,9 +132,9 @@ export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string
   if (error instanceof WxKeyAttemptsBusyError) {
     return { status: HttpStatus.TOO_MANY_REQUESTS, body: WX_KEY_BUSY_BODY, retryAfterSeconds: 1 };
   }
-  if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
+  if (error instanceof WxApiError) return fromWeChatError(error);
   if (error instanceof WxApiTimeoutError) {
-    return answer(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
+    return answer(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time: retry');
   }
   if (error instanceof WxApiSecurityError) {
     const message =
@@ -138,7 +144,7 @@ export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string
     return answer(HttpStatus.BAD_GATEWAY, error.code, message);
   }
   if (error instanceof WxApiUnavailableError) {
-    return answer(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached');
+    return answer(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached: retry later');
   }
   return { status: HttpStatus.UNAUTHORIZED, body: WX_OPEN_DATA_REJECTED_BODY };
 }
@@ -163,25 +169,33 @@ export function toWxHttpException(
   ) as HttpException;
 }
 
-function fromWeChatErrcode(errcode: number): WxAnswer {
+/** What the client does about a rejected code: each code comes from its own mini program API. */
+const NEW_CODE_ADVICE: Partial<Record<WxApiOperation, string>> = {
+  code2Session: 'WeChat rejected the login code: call wx.login again and send the new code',
+  getPhoneNumber:
+    'WeChat rejected the phone number code: have the user tap the phone number button again and send the new code',
+};
+
+function fromWeChatError({ errcode, operation }: WxApiError): WxAnswer {
   if (CODE_REJECTED_ERRCODES.has(errcode)) {
-    return answer(
-      HttpStatus.UNAUTHORIZED,
-      'WX_CODE_REJECTED',
-      'WeChat rejected the code: call wx.login again',
-    );
+    const advice = NEW_CODE_ADVICE[operation] ?? 'WeChat rejected the code: get a new one and send it';
+    return answer(HttpStatus.UNAUTHORIZED, 'WX_CODE_REJECTED', advice);
   }
   if (errcode === RATE_LIMITED_ERRCODE) {
     return answer(
       HttpStatus.TOO_MANY_REQUESTS,
       'WX_RATE_LIMITED',
-      'WeChat rate limit reached, try again later',
+      'WeChat rate limit reached: wait a minute, then retry',
     );
   }
   if (errcode === HIGH_RISK_USER_ERRCODE) {
-    return answer(HttpStatus.FORBIDDEN, 'WX_USER_BLOCKED', 'WeChat refused this user');
+    return answer(HttpStatus.FORBIDDEN, 'WX_USER_BLOCKED', 'WeChat refused this user as high-risk: do not retry');
   }
-  return answer(HttpStatus.BAD_GATEWAY, 'WX_API_ERROR', `WeChat answered errcode ${errcode}`);
+  return answer(
+    HttpStatus.BAD_GATEWAY,
+    'WX_API_ERROR',
+    `WeChat answered errcode ${errcode}: retry later; the server log says more`,
+  );
 }
 
 function answer(status: HttpStatus, code: string, message: string, field?: string): WxAnswer {

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { WxContextPeers } from './context-peers.js';
-import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG } from './config.js';
+import { resolveWxOpenDataModuleConfig, WX_OPEN_DATA_CONFIG } from './config.js';
 import { sessionStoreProvider, telemetryProvider, WX_TELEMETRY } from './telemetry.provider.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
+import type { WxOpenDataModuleOptions } from './options.js';
 import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
 import { WxApiClients } from './wx-api-clients.js';
 import { WxPhoneNumbers } from './wx-phone-numbers.service.js';
@@ -29,7 +30,7 @@ import { WxVerifiedGuard } from './wx-verified.guard.js';
   providers: [
     {
       provide: WX_OPEN_DATA_CONFIG,
-      useFactory: resolveWxOpenDataConfig,
+      useFactory: (options: WxOpenDataModuleOptions) => resolveWxOpenDataModuleConfig(options),
       inject: [WX_OPEN_DATA_MODULE_OPTIONS],
     },
     telemetryProvider,

@@ -250,10 +250,12 @@ export class WxSessionService {
    *   {@link WxSessionStoreUnavailableError} when the store cannot be asked
    */
   async require(token: string | undefined): Promise<WxActiveSession> {
-    if (!isSessionToken(token)) throw new WxSessionNotFoundError('no session token');
+    // The reason is logged (never sent): it says exactly why the token was refused.
+    if (token === undefined || token === '') throw new WxSessionNotFoundError('no token');
+    if (!isSessionToken(token)) throw new WxSessionNotFoundError('malformed token');
     // One read for both: with Redis, one round trip per guarded request.
     const found = await this.store.getSessionWithKeys(token);
-    if (found === undefined) throw new WxSessionNotFoundError();
+    if (found === undefined) throw new WxSessionNotFoundError('unknown or expired token');
     const { session: record, keys } = found;
     if (!this.config.apps.has(record.appId)) {
       throw new WxSessionNotFoundError('session belongs to a mini program no longer configured');

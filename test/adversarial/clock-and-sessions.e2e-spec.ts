@@ -43,7 +43,7 @@ const REJECTED = {
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_OPEN_DATA_REJECTED',
-  message: 'WeChat open data rejected',
+  message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
 };
 
 it('the process watcher hears an unhandled rejection (canary, so the final check can fail)', async () => {

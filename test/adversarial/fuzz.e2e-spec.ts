@@ -159,7 +159,7 @@ describe.each(ADAPTERS)('random and mutated bodies over HTTP (%s)', (adapter) =>
       statusCode: 401,
       error: 'Unauthorized',
       code: 'WX_OPEN_DATA_REJECTED',
-      message: 'WeChat open data rejected',
+      message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
     });
     expect(JSON.parse(sessionRequired.text)).toMatchObject({ statusCode: 401, code: 'WX_SESSION_REQUIRED' });
   });

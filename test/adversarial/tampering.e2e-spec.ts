@@ -63,7 +63,7 @@ const REJECTED_BODY = {
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_OPEN_DATA_REJECTED',
-  message: 'WeChat open data rejected',
+  message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
 };
 /** Every decrypted user-info property the DTO declares: nothing else may reach a handler. */
 const USER_INFO_KEYS = [

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { RedisWxSessionStore, WxSessionStore } from 'nestjs-wx-open-data';
+import { WxSessionStore } from 'nestjs-wx-open-data';
+import { RedisWxSessionStore } from 'nestjs-wx-open-data/redis';
 import { runDemo } from '../../sample/src/demo.js';
 import { startSample } from '../../sample/src/main.js';
 

@@ -263,7 +263,7 @@ describe.each(ADAPTERS)('open data over HTTP (%s)', (adapter) => {
         statusCode: 401,
         error: 'Unauthorized',
         code: 'WX_OPEN_DATA_REJECTED',
-        message: 'WeChat open data rejected',
+        message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
       });
     });
 
@@ -288,7 +288,7 @@ describe.each(ADAPTERS)('open data over HTTP (%s)', (adapter) => {
         statusCode: 401,
         error: 'Unauthorized',
         code: 'WX_SESSION_REQUIRED',
-        message: 'WeChat session required',
+        message: 'WeChat session required: call wx.login, log in, and send the new token',
       });
     });
 

@@ -1,0 +1,50 @@
+/**
+ * `nestjs-wx-open-data/core`: the framework-free part, for code outside Nest (a worker, another
+ * framework) and for stores of your own: signature check, strict decryption, watermark and
+ * identity checks, DTO conversion, the WeChat server client, and the errors they throw.
+ *
+ * @packageDocumentation
+ */
+
+// Open data: the checks in the order a request needs them
+export { readEncryptedEnvelope, readSignedRawData, WX_ENVELOPE_LIMITS } from '../core/envelope.js';
+export type { WxEncryptedEnvelope, WxSignedRawData } from '../core/envelope.js';
+export { verifySignature } from '../core/signature.js';
+export {
+  decryptOpenData,
+  type WxDecryptedOpenData,
+  type WxDecryptOptions,
+  type WxEncryptedOpenData,
+} from '../core/decrypt.js';
+export {
+  checkWatermark,
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_WATERMARK_MAX_AGE_SECONDS,
+  type WxWatermarkCheck,
+  type WxWatermarkFields,
+} from '../core/watermark.js';
+export { checkOpenDataIdentity, type WxUserIdentity } from '../core/identity.js';
+export { toOpenDataPayload, type WxPayloadType } from '../payloads/to-payload.js';
+
+// The WeChat server API
+export { WxApiClient, type WxCode2SessionResult, type WxRawPhoneInfo } from '../api/wx-api-client.js';
+export { WX_API_BASE_URL, type WxApiClientOptions } from '../api/options.js';
+export type { WxFetch } from '../api/http-exchange.js';
+export type {
+  WxAccessTokenLock,
+  WxAccessTokenStore,
+  WxSharedAccessToken,
+} from '../api/access-token-store.js';
+export { describeWxErrcode } from '../api/errcodes.js';
+export { sessionKeySignature } from '../api/session-key-signature.js';
+
+// Sessions, for a store of your own
+export { createSessionToken, isSessionToken } from '../session/token.js';
+export { toSessionInfo, wxUserId } from '../session/session.js';
+export * from '../session/session-store.js';
+export type { WxActiveSession, WxSessionInfo, WxSessionRecord, WxUserKeys } from '../session/session.js';
+
+// Errors (the same classes as the root's), with the types of their fields
+export * from '../core/errors.js';
+export * from '../session/errors.js';
+export * from '../api/errors.js';

@@ -1,0 +1,71 @@
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { WxOpenDataModule } from '../../lib/index.js';
+import { FakeWeChatServer, MiniProgramClient } from '../../lib/testing/index.js';
+import { AuthTestRoutes } from '../support/auth-routes.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { ADAPTERS, startTestApp } from '../support/nest-app.js';
+import { APP_ID } from '../support/payloads.js';
+
+const APP_SECRET = 'answers-suite-app-secret';
+
+describe.each(ADAPTERS)('answers that say what to do (%s)', (adapter) => {
+  const wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
+  const logger = new CapturingLogger();
+  let app: INestApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    const apiBaseUrl = await wechat.start();
+    app = await startTestApp(
+      adapter,
+      {
+        imports: [WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl })],
+        controllers: [AuthTestRoutes],
+      },
+      logger,
+    );
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await wechat.stop();
+  });
+
+  it('a rejected login code: call wx.login again', async () => {
+    const res = await http().post('/auth/login').send({ code: 'never-issued-login-code' }).expect(401);
+    expect(res.body).toMatchObject({ code: 'WX_CODE_REJECTED' });
+    expect(res.body.message).toBe(
+      'WeChat rejected the login code: call wx.login again and send the new code',
+    );
+  });
+
+  it('a rejected phone number code: tap the phone number button again, not wx.login', async () => {
+    const user = new MiniProgramClient(wechat, { appId: APP_ID });
+    const login = await http().post('/auth/login').send({ code: user.login() }).expect(200);
+    const res = await http()
+      .post('/me/phone-code')
+      .set('Authorization', `Bearer ${login.body.token}`)
+      .send({ code: 'never-issued-phone-code' })
+      .expect(401);
+    expect(res.body).toMatchObject({ code: 'WX_CODE_REJECTED' });
+    expect(res.body.message).toMatch(/tap the phone number button again/);
+    expect(res.body.message).not.toMatch(/wx\.login/);
+  });
+
+  it.each([
+    ['no token', undefined, 'no token'],
+    ['a malformed token', 'Bearer bogus', 'malformed token'],
+    ['an unknown token', `Bearer ${'A'.repeat(43)}`, 'unknown or expired token'],
+  ])('%s: the 401 says to log in, the log says exactly why', async (_name, authorization, reason) => {
+    const before = logger.lines.length;
+    const call = http().post('/auth/logout');
+    if (authorization !== undefined) call.set('Authorization', authorization);
+    const res = await call.expect(401);
+    expect(res.body).toMatchObject({ code: 'WX_SESSION_REQUIRED' });
+    expect(res.body.message).toMatch(/wx\.login/);
+    const logged = logger.lines.slice(before).filter((line) => line.includes('SESSION_NOT_FOUND'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(`(${reason})`);
+  });
+});
