@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   createSessionToken,
   keyBudgetId,
@@ -7,6 +8,7 @@ import {
   type WxSessionStore,
   type WxSessionRecord,
   type WxSharedAccessToken,
+  type WxStoreEncryptionOptions,
   type WxUserKeys,
 } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
@@ -46,12 +48,17 @@ function memoryKit(): StoreKit {
  */
 const commandTimeoutMs = 2000;
 
-function redisKit(): StoreKit {
+function redisKit(encryption?: WxStoreEncryptionOptions): StoreKit {
   const namespace = testNamespace('contract');
   const opened: RedisWxSessionStore[] = [];
   return {
     open: async () => {
-      const store = new RedisWxSessionStore({ url: REDIS_URL, namespace, commandTimeoutMs });
+      const store = new RedisWxSessionStore({
+        url: REDIS_URL,
+        namespace,
+        commandTimeoutMs,
+        ...(encryption ? { encryption } : {}),
+      });
       opened.push(store);
       await store.connect();
       return store;
@@ -113,7 +120,11 @@ function sentinelKit(): StoreKit {
 
 const KITS: Array<[string, () => StoreKit]> = [
   ['MemoryWxSessionStore', memoryKit],
-  ['RedisWxSessionStore', redisKit],
+  ['RedisWxSessionStore', () => redisKit()],
+  [
+    'RedisWxSessionStore with encryption',
+    () => redisKit({ keys: [{ id: 'contract', key: randomBytes(32).toString('base64') }] }),
+  ],
   ['RedisWxSessionStore on a Redis Cluster', clusterKit],
   ['RedisWxSessionStore through Redis Sentinel', sentinelKit],
 ];

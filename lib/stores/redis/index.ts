@@ -1,2 +1,3 @@
 export type { RedisWxSessionStoreOptions, WxRedisConnectOptions } from './options.js';
 export { RedisWxSessionStore } from './redis-session-store.js';
+export type { WxStoreEncryptionKey, WxStoreEncryptionOptions } from './secret-seal.js';
