@@ -31,6 +31,8 @@ import {
  *
  * - Values are JSON; TTLs are set in Redis (`PX`), so Redis expires entries by itself; keys sit
  *   under `namespace` and name no secret (tokens appear hashed, see the README's key layout).
+ *   With the `encryption` option, session keys and access tokens are sealed (AES-256-GCM) before
+ *   they leave the process, script arguments included.
  * - The compare-and-set of users' keys, taking and settling key attempts, and lock release are
  *   Lua scripts (one round trip each), atomic across instances; replay marks and locks are
  *   `SET NX`.
