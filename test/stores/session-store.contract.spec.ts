@@ -1,4 +1,5 @@
 import KeyvRedis, { Keyv } from '@keyv/redis';
+import { randomBytes } from 'node:crypto';
 import { createCache } from 'cache-manager';
 import {
   CacheManagerWxSessionStore,
@@ -10,6 +11,7 @@ import {
   type WxSessionStore,
   type WxSessionRecord,
   type WxSharedAccessToken,
+  type WxStoreEncryptionOptions,
   type WxUserKeys,
 } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
@@ -65,6 +67,7 @@ function redisKit(
   client: RedisClientName,
   label: string,
   topology: () => Promise<{ topology: RedisTopology; stop?(): Promise<void> }>,
+  encryption?: WxStoreEncryptionOptions,
 ): () => StoreKit {
   return () => {
     const namespace = testNamespace(label);
@@ -73,7 +76,12 @@ function redisKit(
     return {
       open: async () => {
         const connection = storeConnection(client, (await (started ??= topology())).topology);
-        const store = new RedisWxSessionStore({ ...connection.options, namespace, commandTimeoutMs });
+        const store = new RedisWxSessionStore({
+          ...connection.options,
+          namespace,
+          commandTimeoutMs,
+          ...(encryption ? { encryption } : {}),
+        });
         opened.push({ store, connection });
         await store.connect();
         return store;
@@ -142,6 +150,12 @@ const KITS: Array<[string, () => StoreKit]> = [
   ['MemoryWxSessionStore', memoryKit],
   ['CacheManagerWxSessionStore on an in-process Keyv', cacheMemoryKit],
   ['CacheManagerWxSessionStore on KeyvRedis', cacheRedisKit],
+  [
+    'RedisWxSessionStore with encryption (node-redis)',
+    redisKit('node-redis', 'contract-encrypted', single, {
+      keys: [{ id: 'contract', key: randomBytes(32).toString('base64') }],
+    }),
+  ],
   ...REDIS_CLIENTS.flatMap((client): Array<[string, () => StoreKit]> => [
     [`RedisWxSessionStore (${client})`, redisKit(client, 'contract', single)],
     [`RedisWxSessionStore on a Redis Cluster (${client})`, redisKit(client, 'contract-cluster', cluster)],

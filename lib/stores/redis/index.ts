@@ -6,3 +6,4 @@ export type {
   WxRedisConnectOptions,
 } from './options.js';
 export { RedisWxSessionStore } from './redis-session-store.js';
+export type { WxStoreEncryptionKey, WxStoreEncryptionOptions } from './secret-seal.js';

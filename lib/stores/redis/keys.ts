@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  * | --- | --- | --- |
  * | `<ns>:session:{<sha256(token)>}` | session record, JSON | the session TTL |
  * | `<ns>:key-budget:{<keyBudgetId>}` | hash: `inFlight`, `failed` | the session TTL, from the first take |
- * | `<ns>:user:<appId>:<openid>` | the user's keys (secret), JSON | the session TTL, renewed at login |
+ * | `<ns>:user:<appId>:<openid>` | the user's keys (secret), JSON; `{version, enc}` with encryption | the session TTL, renewed at login |
  * | `<ns>:replay:<sha256(encryptedData)>` | `1` | the freshness window |
  * | `<ns>:access-token:{<appId>}` | the access token (secret), JSON | until it expires |
  * | `<ns>:access-token-lock:{<appId>}` | a random holder id | the lock TTL |

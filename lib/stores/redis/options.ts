@@ -1,6 +1,7 @@
 import type KeyvRedis from '@keyv/redis';
 import type { RedisClientConnectionType } from '@keyv/redis';
 import type { Keyv } from 'keyv';
+import type { WxStoreEncryptionOptions } from './secret-seal.js';
 
 /**
  * node-redis connection options as @keyv/redis takes them: a single server's, a Cluster's
@@ -109,6 +110,12 @@ export interface RedisWxSessionStoreOptions {
   probeIntervalMs?: number;
   /** The `Retry-After` clients are told while Redis is unavailable, in seconds. Default 1. */
   retryAfterSeconds?: number;
+  /**
+   * Envelope encryption (AES-256-GCM) of every secret the store writes, users' session keys and
+   * the access token, with keys the app holds: Redis, its logs and `MONITOR` see ciphertext only.
+   * Checked when the store is built. Default: none (secrets in clear, as JSON).
+   */
+  encryption?: WxStoreEncryptionOptions;
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { WxAccessTokenLock, WxSharedAccessToken } from '../../api/access-token-store.js';
 import {
   WxSessionStore,
+  WxSessionStoreUnavailableError,
   wxUserId,
   type WxKeyAttempt,
   type WxSessionRecord,
@@ -11,6 +12,7 @@ import {
 import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
 import { RedisConnection, type RedisCommands } from './connection.js';
 import { RedisKeyLayout } from './keys.js';
+import { SecretSeal, UnopenableSecretError } from './secret-seal.js';
 import { resolveRedisStoreOptions, type RedisWxSessionStoreOptions } from './options.js';
 import {
   CLOCK_MICROS,
@@ -29,6 +31,8 @@ import {
  *
  * - Values are JSON; TTLs are set in Redis (`PX`), so Redis expires entries by itself; keys sit
  *   under `namespace` and name no secret (tokens appear hashed, see the README's key layout).
+ *   With the `encryption` option, session keys and access tokens are sealed (AES-256-GCM) before
+ *   they leave the process, script arguments included.
  * - The compare-and-set of users' keys, taking and settling key attempts, and lock release are
  *   Lua scripts (one round trip each), atomic across instances; replay marks and locks are
  *   `SET NX`.
@@ -52,6 +56,9 @@ import {
 export class RedisWxSessionStore extends WxSessionStore {
   private readonly layout: RedisKeyLayout;
   private readonly connection: RedisConnection;
+  /** Seals secrets before they go to Redis; `undefined` without the `encryption` option. */
+  private readonly seal: SecretSeal | undefined;
+  private readonly retryAfterSeconds: number;
 
   /**
    * Starts connecting at once, in the background; {@link connect} waits for it.
@@ -61,6 +68,9 @@ export class RedisWxSessionStore extends WxSessionStore {
   constructor(options: RedisWxSessionStoreOptions) {
     super();
     const resolved = resolveRedisStoreOptions(options);
+    // Checked before a connection opens, so a bad key fails the constructor and leaves nothing open.
+    this.seal = options.encryption === undefined ? undefined : new SecretSeal(options.encryption);
+    this.retryAfterSeconds = resolved.retryAfterSeconds;
     this.layout = new RedisKeyLayout(resolved.namespace);
     this.connection = new RedisConnection(resolved, this.layout.probe);
   }
@@ -119,7 +129,11 @@ export class RedisWxSessionStore extends WxSessionStore {
 
   async getUserKeys(userId: string): Promise<WxUserKeys | undefined> {
     const key = this.layout.user(userId);
-    return parseUserKeys(await this.connection.run('getUserKeys', (redis) => redis.get(key)));
+    return this.openUserKeys(
+      await this.connection.run('getUserKeys', (redis) => redis.get(key)),
+      key,
+      'getUserKeys',
+    );
   }
 
   async setUserKeys(
@@ -129,12 +143,14 @@ export class RedisWxSessionStore extends WxSessionStore {
     ttlSeconds: number,
   ): Promise<boolean> {
     const ttl = toTtlMs(ttlSeconds);
+    const key = this.layout.user(userId);
+    // With encryption the script sees the sealed keys only: no secret in a script argument.
     const args = [
       expectedVersion === null ? '' : String(expectedVersion),
-      JSON.stringify(userKeysJson(keys)),
+      this.userKeysValue(keys, key),
       String(ttl),
+      this.seal === undefined ? '0' : '1',
     ];
-    const key = this.layout.user(userId);
     const written = await this.connection.run('setUserKeys', (redis) =>
       runScript(redis, SET_USER_KEYS_IF_VERSION, [key], args),
     );
@@ -149,7 +165,7 @@ export class RedisWxSessionStore extends WxSessionStore {
         const session = parseSession(await redis.get(sessionKey));
         if (session === undefined) return undefined;
         const userKey = this.layout.user(wxUserId(session.appId, session.openid));
-        return { session, keys: parseUserKeys(await redis.get(userKey)) };
+        return { session, keys: this.openUserKeys(await redis.get(userKey), userKey, 'getSessionWithKeys') };
       });
     }
     const reply = await this.connection.run('getSessionWithKeys', (redis) =>
@@ -158,7 +174,8 @@ export class RedisWxSessionStore extends WxSessionStore {
     if (!Array.isArray(reply)) return undefined;
     const session = parseSession(reply[0]);
     if (session === undefined) return undefined;
-    return { session, keys: parseUserKeys(reply[1]) };
+    const userKey = this.layout.user(wxUserId(session.appId, session.openid));
+    return { session, keys: this.openUserKeys(reply[1], userKey, 'getSessionWithKeys') };
   }
 
   async claimPayload(fingerprint: string, ttlSeconds: number): Promise<boolean> {
@@ -194,7 +211,10 @@ export class RedisWxSessionStore extends WxSessionStore {
 
   async readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined> {
     const key = this.layout.accessToken(appId);
-    return parseAccessToken(await this.connection.run('readAccessToken', (redis) => redis.get(key)));
+    const reply = await this.connection.run('readAccessToken', (redis) => redis.get(key));
+    return parseAccessToken(
+      this.seal === undefined ? reply : this.opened(parseObject(reply), key, 'readAccessToken'),
+    );
   }
 
   async writeAccessToken(appId: string, token: WxSharedAccessToken): Promise<void> {
@@ -203,7 +223,8 @@ export class RedisWxSessionStore extends WxSessionStore {
     }
     const key = this.layout.accessToken(appId);
     const ttl = Math.round(token.expiresAt - Date.now());
-    const value = JSON.stringify(accessTokenJson(token));
+    const json = JSON.stringify(accessTokenJson(token));
+    const value = this.seal === undefined ? json : JSON.stringify({ enc: this.seal.seal(json, key) });
     await this.connection.run('writeAccessToken', (redis) =>
       ttl > 0 ? redis.set(key, value, { expiration: { type: 'PX', value: ttl } }) : redis.del([key]),
     );
@@ -228,6 +249,50 @@ export class RedisWxSessionStore extends WxSessionStore {
             () => undefined,
           ),
     };
+  }
+  /** The value a user's keys are written as: JSON, or with encryption `{version, enc}`. */
+  private userKeysValue(keys: WxUserKeys, key: string): string {
+    const json = JSON.stringify(userKeysJson(keys));
+    if (this.seal === undefined) return json;
+    return JSON.stringify({ version: keys.version, enc: this.seal.seal(json, `${key}|${keys.version}`) });
+  }
+
+  /**
+   * A user's keys from what Redis holds under `key`. With encryption only sealed keys count (a
+   * value written in clear, before encryption was turned on or by someone else, is none); the
+   * version in clear must be the one sealed with them.
+   *
+   * @throws {@link WxSessionStoreUnavailableError} for sealed keys that do not open
+   */
+  private openUserKeys(reply: unknown, key: string, operation: string): WxUserKeys | undefined {
+    if (this.seal === undefined) return parseUserKeys(reply);
+    const outer = parseObject(reply);
+    if (outer === undefined || typeof outer['version'] !== 'number') return undefined;
+    const keys = parseUserKeys(this.opened(outer, `${key}|${outer['version']}`, operation));
+    return keys?.version === outer['version'] ? keys : undefined;
+  }
+
+  /**
+   * The plaintext sealed in `value.enc` for `context`, or `undefined` when `value` holds none.
+   *
+   * @throws {@link WxSessionStoreUnavailableError} when it does not open: never answered as
+   *   absent, which would log users out over a key missing from the configuration
+   */
+  private opened(
+    value: Record<string, unknown> | undefined,
+    context: string,
+    operation: string,
+  ): string | undefined {
+    const sealed = value?.['enc'];
+    if (typeof sealed !== 'string' || this.seal === undefined) return undefined;
+    try {
+      return this.seal.open(sealed, context);
+    } catch (error) {
+      if (error instanceof UnopenableSecretError) {
+        throw new WxSessionStoreUnavailableError('failed', operation, this.retryAfterSeconds);
+      }
+      throw error;
+    }
   }
 }
 

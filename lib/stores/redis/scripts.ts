@@ -32,8 +32,10 @@ return {session, redis.call('GET', ARGV[1] .. record.appId .. ':' .. record.open
 
 /**
  * Compare-and-set of a user's keys. KEYS[1] the user's keys; ARGV[1] the expected version ('' for
- * none), ARGV[2] the new JSON, ARGV[3] the TTL in ms (<= 0 deletes). An unreadable value counts as
- * none, as a read returns none for it. Versions stay below 2^53, so Lua's doubles hold them exactly.
+ * none), ARGV[2] the new JSON, ARGV[3] the TTL in ms (<= 0 deletes), ARGV[4] '1' when the store
+ * seals keys (then the JSON is `{version, enc}`: the version in clear, the keys sealed), else '0'.
+ * A value the store would not read (unreadable, or of the other form) counts as none, as a read
+ * returns none for it. Versions stay below 2^53, so Lua's doubles hold them exactly.
  * Returns 1 when written, 0 when the version did not match.
  */
 export const SET_USER_KEYS_IF_VERSION = script(`
@@ -41,7 +43,10 @@ local current = redis.call('GET', KEYS[1])
 local version = nil
 if current then
   local ok, keys = pcall(cjson.decode, current)
-  if ok and type(keys) == 'table' and type(keys.version) == 'number' then version = keys.version end
+  if ok and type(keys) == 'table' and type(keys.version) == 'number'
+    and (type(keys.enc) == 'string') == (ARGV[4] == '1') then
+    version = keys.version
+  end
 end
 if ARGV[1] == '' then
   if version ~= nil then return 0 end
