@@ -7,7 +7,20 @@ import { describeWxErrcode } from './errcodes.js';
  * @public
  */
 export type WxApiOperation =
-  'code2Session' | 'getAccessToken' | 'checkSessionKey' | 'resetUserSessionKey' | 'getPhoneNumber';
+  | 'code2Session'
+  | 'getAccessToken'
+  | 'checkSessionKey'
+  | 'resetUserSessionKey'
+  | 'getPhoneNumber'
+  | 'checkEncryptedData'
+  | 'getUserEncryptKey'
+  | 'setUserStorage'
+  | 'removeUserStorage'
+  | 'setUserInteractiveData'
+  | 'getPaidUnionId'
+  | 'getPluginOpenPId'
+  | 'getUserRiskRank'
+  | 'createActivityId';
 
 /**
  * Root of every failure of a WeChat server call. Messages, properties and stacks never hold the

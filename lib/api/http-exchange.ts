@@ -27,7 +27,8 @@ export interface WxApiRequest {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
-  readonly body?: object;
+  /** A JSON body: an object is serialized; a string is sent as these exact bytes (signed bodies). */
+  readonly body?: object | string;
 }
 
 /** WeChat's answers are a few hundred bytes; anything this big is not WeChat speaking. */
@@ -88,7 +89,9 @@ async function fetchOrUnavailable(
     redirect: 'manual',
     signal,
   };
-  if (request.body !== undefined) init.body = JSON.stringify(request.body);
+  if (request.body !== undefined) {
+    init.body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+  }
   try {
     return await fetchImpl(url, init);
   } catch (error) {

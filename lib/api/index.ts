@@ -4,4 +4,20 @@ export { describeWxErrcode } from './errcodes.js';
 export type { WxFetch } from './http-exchange.js';
 export { WX_API_BASE_URL, type WxApiClientOptions } from './options.js';
 export { sessionKeySignature } from './session-key-signature.js';
-export { WxApiClient, type WxCode2SessionResult, type WxRawPhoneInfo } from './wx-api-client.js';
+export {
+  encryptedMsgHash,
+  WX_USER_STORAGE_LIMITS,
+  WxApiLimitError,
+  type WxActivityId,
+  type WxActivitySharer,
+  type WxApiLimit,
+  type WxEncryptedDataCheck,
+  type WxInteractiveDataEntry,
+  type WxPaidOrder,
+  type WxPhoneInfo,
+  type WxUserEncryptKey,
+  type WxUserRiskRank,
+  type WxUserRiskRankRequest,
+  type WxUserStorageEntry,
+} from './mini-program-apis.js';
+export { WxApiClient, type WxCode2SessionResult } from './wx-api-client.js';

@@ -19,7 +19,8 @@ export type WxOpenDataErrorCode =
   | 'SESSION_STORE_UNAVAILABLE'
   | 'WX_API_ERROR'
   | 'WX_API_UNAVAILABLE'
-  | 'WX_API_TIMEOUT';
+  | 'WX_API_TIMEOUT'
+  | 'WX_API_LIMIT_EXCEEDED';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,

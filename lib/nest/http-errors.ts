@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
-import { WxApiError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
+import { WxApiError, WxApiLimitError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
 import { WxSessionStoreUnavailableError } from '../session/index.js';
@@ -44,8 +44,13 @@ export const WX_SESSION_STORE_UNAVAILABLE_BODY = Object.freeze({
   message: 'Session store unavailable, retry shortly',
 });
 
-/** WeChat errcodes that mean "this login or phone code is no good": the client must get a new one. */
-const CODE_REJECTED_ERRCODES = new Set([40029, 40163]);
+/**
+ * WeChat errcodes that mean "this login, phone or plugin code is no good": the client must get a
+ * new one (1007: no openpid for a plugin code, most often a `wx.login` code sent instead).
+ */
+const CODE_REJECTED_ERRCODES = new Set([40029, 40163, 1007]);
+/** The session key WeChat holds is another (87009) or gone (87007): the user must log in again. */
+const SESSION_KEY_STALE_ERRCODES = new Set([87007, 87009]);
 const RATE_LIMITED_ERRCODE = 45011;
 const HIGH_RISK_USER_ERRCODE = 40226;
 
@@ -82,6 +87,16 @@ export function toWxHttpException(
     return reply(HttpStatus.BAD_REQUEST, 'WX_MALFORMED_PAYLOAD', error.message, { field: error.field });
   }
   if (error instanceof WxSessionNotFoundError) return new HttpException({ ...WX_SESSION_REQUIRED_BODY }, 401);
+  if (error instanceof WxApiLimitError) {
+    return reply(
+      HttpStatus.BAD_REQUEST,
+      'WX_LIMIT_EXCEEDED',
+      `${error.field} breaks a WeChat limit: fix the request`,
+      {
+        field: error.field,
+      },
+    );
+  }
   if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
   if (error instanceof WxApiTimeoutError) {
     return reply(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
@@ -98,6 +113,13 @@ function fromWeChatErrcode(errcode: number): HttpException {
       HttpStatus.UNAUTHORIZED,
       'WX_CODE_REJECTED',
       'WeChat rejected the code: call wx.login again',
+    );
+  }
+  if (SESSION_KEY_STALE_ERRCODES.has(errcode)) {
+    return reply(
+      HttpStatus.UNAUTHORIZED,
+      'WX_SESSION_KEY_STALE',
+      'WeChat no longer holds this session key: call wx.login again',
     );
   }
   if (errcode === RATE_LIMITED_ERRCODE) {

@@ -117,7 +117,10 @@ export class MiniProgramClient {
   /** The `getPhoneNumber` button, old flow: `{ encryptedData, iv }`. */
   getPhoneNumber(phoneNumber = '13800138000', countryCode: string | number = '86'): WxEncryptedFixture {
     const payload = { phoneNumber, purePhoneNumber: phoneNumber, countryCode, watermark: this.watermark() };
-    return encryptOpenData(payload, this.sessionKey());
+    const envelope = encryptOpenData(payload, this.sessionKey());
+    // WeChat made it: checkencryptedmsg confirms it for 3 days.
+    this.wechat.recordEncryptedData(envelope.encryptedData, this.appId);
+    return envelope;
   }
 
   /** The `getPhoneNumber` button, current flow: a code for getuserphonenumber. */

@@ -11,3 +11,4 @@ export type {
   FakeWeChatUser,
   FakeWeChatUserSpec,
 } from './fake-wechat-model.js';
+export type { FakePaymentSpec, FakeUserEncryptKey } from './fake-wechat-more-apis.js';
