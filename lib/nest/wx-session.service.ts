@@ -5,6 +5,7 @@ import {
   isSessionToken,
   openDataFingerprint,
   WxReplayedPayloadError,
+  WxLoginCodes,
   WxSessionStore,
   wxUserId,
   type WxActiveSession,
@@ -59,15 +60,27 @@ const MAX_KEY_WRITE_ATTEMPTS = 16;
 export class WxSessionService {
   private readonly logger = new Logger('WxOpenData');
   private lastVersion = 0;
+  private readonly loginCodes: WxLoginCodes;
 
   constructor(
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
     private readonly store: WxSessionStore,
     private readonly clients: WxApiClients,
-  ) {}
+  ) {
+    // A claim outlives the holder's code2Session budget; a duplicate waits as long as that call may take.
+    this.loginCodes = new WxLoginCodes(store, {
+      claimTtlSeconds: config.apiTimeoutMs / 1000 + 5,
+      waitBudgetMs: config.apiTimeoutMs + 1000,
+    });
+  }
 
   /**
    * Exchanges a `wx.login` code (code2Session) and opens a session for the user.
+   *
+   * The same code twice (a page firing two requests, a retry after a timeout, two instances) makes
+   * one code2Session call: the duplicates get sessions of their own for the same user, for the
+   * code's 5-minute life. A 40163 with no remembered redemption means the code was used and its
+   * result lost: the client must call `wx.login` again.
    *
    * @param code - the code the mini program got from `wx.login`; single use, valid 5 minutes
    * @param appId - the mini program the code is from; default the first configured one
@@ -76,8 +89,15 @@ export class WxSessionService {
    *   when WeChat cannot be reached in time
    */
   async login(code: string, appId: string = this.config.defaultAppId): Promise<WxLoginResult> {
-    const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
-    const token = await this.create({ openid, unionid, appId, sessionKey });
+    const client = this.clients.get(appId);
+    // Duplicates of one code (concurrent, retried, on other instances) share one code2Session.
+    const { login } = await this.loginCodes.redeem(appId, code, async () => {
+      const { openid, unionid, sessionKey } = await client.code2Session(code);
+      await this.installUserKey(appId, openid, sessionKey);
+      return unionid === undefined ? { appId, openid } : { appId, openid, unionid };
+    });
+    const token = await this.openSession(login.appId, login.openid, login.unionid);
+    const { openid, unionid } = login;
     return unionid === undefined ? { token, openid } : { token, openid, unionid };
   }
 
@@ -87,11 +107,21 @@ export class WxSessionService {
    */
   async create(session: WxNewSession): Promise<string> {
     const appId = session.appId ?? this.config.defaultAppId;
+    await this.installUserKey(appId, session.openid, session.sessionKey);
+    return this.openSession(appId, session.openid, session.unionid);
+  }
+
+  /** Stores the user's key (rotating it if it changed), versioned by the store's clock. */
+  private async installUserKey(appId: string, openid: string, sessionKey: string): Promise<void> {
     if (!this.config.apps.has(appId)) throw new Error(`mini program ${appId} is not configured`);
-    const version = await this.nextVersion(wxUserId(appId, session.openid));
-    await this.installKey(appId, session.openid, session.sessionKey, version);
-    const record: WxSessionRecord = { openid: session.openid, appId, createdAt: Date.now() };
-    if (session.unionid !== undefined) record.unionid = session.unionid;
+    const version = await this.nextVersion(wxUserId(appId, openid));
+    await this.installKey(appId, openid, sessionKey, version);
+  }
+
+  /** A session record under a fresh token, for a user whose key is in the store. */
+  private async openSession(appId: string, openid: string, unionid: string | undefined): Promise<string> {
+    const record: WxSessionRecord = { openid, appId, createdAt: Date.now() };
+    if (unionid !== undefined) record.unionid = unionid;
     const token = createSessionToken();
     await this.store.set(token, record, this.config.sessionTtlSeconds);
     return token;
