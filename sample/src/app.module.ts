@@ -4,6 +4,7 @@ import { WxOpenDataModule, type WxOpenDataModuleOptions } from 'nestjs-wx-open-d
 import { AuthController } from './auth.controller.js';
 import { GroupsController } from './groups.controller.js';
 import { MeController } from './me.controller.js';
+import { MoreController } from './more.controller.js';
 import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './wechat-endpoint.js';
 
 @Module({
@@ -25,6 +26,6 @@ import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './we
     }),
     WeChatEndpointModule,
   ],
-  controllers: [AuthController, MeController, GroupsController],
+  controllers: [AuthController, MeController, GroupsController, MoreController],
 })
 export class AppModule {}
