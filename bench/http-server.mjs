@@ -5,10 +5,12 @@
 //   POST /verified      @WxVerified(): session, signature, decrypt, watermark, identity
 //   POST /verified-dto  @WxVerified(WxUserInfo): the same plus the DTO transform and validation
 //   POST /noop          reference: an async guard and an interceptor that do nothing, to show
-//                       what Nest's guard + interceptor pipeline costs before any of our work
-// IPC: it sends { type: 'ready', port, config }; on { type: 'fixture' } it opens a new session and
-// answers { type: 'fixture', token, body } with a freshly signed and encrypted user-info body (the
-// watermark is now, so it stays fresh for the 300 s window); on { type: 'stop' } it closes.
+//                       what Nest's guard + interceptor pipeline costs (ours is one guard now)
+// The module runs with its real defaults: replayProtection true, memory store, maxKeyFailures 5.
+// IPC: it sends { type: 'ready', port, config }; on { type: 'session', session } it opens a session
+// for `session` (openid, unionid, appId, sessionKey) and answers { type: 'session', token }; on
+// { type: 'breakdown', token, bodies } it times each stage of one verified request in this process
+// and answers { type: 'breakdown', us }; on { type: 'stop' } it closes.
 import 'reflect-metadata';
 import {
   Body,
@@ -23,16 +25,26 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
+  checkOpenDataIdentity,
+  decryptOpenData,
+  keyBudgetId,
   MemoryWxSessionStore,
+  openDataFingerprint,
+  readEncryptedEnvelope,
+  readSignedRawData,
+  toOpenDataPayload,
+  verifySignature,
   WX_OPEN_DATA_CONFIG,
   WxOpenData,
   WxOpenDataModule,
   WxSessionService,
+  WxSessionStore,
   WxUserInfo,
   WxVerified,
 } from 'nestjs-wx-open-data';
-import { userInfoFixture } from './crypto.bench.mjs';
 
 const APP_ID = 'wx0123456789abcdef';
 const OK = Object.freeze({ ok: true });
@@ -101,9 +113,8 @@ Reflect.decorate(
           appId: APP_ID,
           appSecret: 'bench-secret',
           sessionStore: new MemoryWxSessionStore(),
-          // The same body is sent over and over: a replay cache would refuse every repeat. Options
-          // the library does not know are ignored, so this is harmless where there is none.
-          replayProtection: false,
+          // The real default: every request of a run carries a payload of its own.
+          replayProtection: true,
         }),
       ],
       controllers: [BenchController],
@@ -125,13 +136,62 @@ await app.listen(0, '127.0.0.1');
 const { port } = app.getHttpServer().address();
 const config = app.get(WX_OPEN_DATA_CONFIG);
 const sessions = app.get(WxSessionService);
+const store = app.get(WxSessionStore);
+
+/** Mean µs of `step` over `bodies` (sync or async), after a warm-up pass. */
+async function timeStage(bodies, step) {
+  for (let i = 0; i < Math.min(500, bodies.length); i++) await step(bodies[i], i);
+  const started = performance.now();
+  for (let i = 0; i < bodies.length; i++) await step(bodies[i], i);
+  return ((performance.now() - started) * 1000) / bodies.length;
+}
+
+/** Where the µs of one @WxVerified(WxUserInfo) request go, stage by stage, in this process. */
+async function breakdown(token, texts) {
+  const bodies = texts.map((text) => JSON.parse(text));
+  const check = {
+    appId: APP_ID,
+    maxAgeSeconds: config.watermarkMaxAgeSeconds,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+  };
+  const session = await sessions.require(token);
+  const budget = keyBudgetId(session.appId, session.openid, session.sessionKey);
+  const plains = bodies.map((b) =>
+    decryptOpenData({ ...readEncryptedEnvelope(b), sessionKey: session.sessionKey }, check),
+  );
+  const marks = bodies.map(() => randomBytes(32).toString('base64url'));
+  return {
+    session_lookup: await timeStage(bodies, () => sessions.require(token)),
+    key_budget: await timeStage(bodies, async () => {
+      await store.takeKeyAttempt(budget, 5, 86_400);
+      await store.settleKeyAttempt(budget, true);
+    }),
+    envelope_read: await timeStage(bodies, (b) => {
+      readSignedRawData(b);
+      readEncryptedEnvelope(b);
+    }),
+    signature: await timeStage(bodies, (b) => {
+      verifySignature(b.rawData, b.signature, session.sessionKey);
+    }),
+    decrypt: await timeStage(bodies, (b) => {
+      decryptOpenData({ encryptedData: b.encryptedData, iv: b.iv, sessionKey: session.sessionKey }, check);
+    }),
+    identity_and_dto: await timeStage(plains, (plain) => {
+      checkOpenDataIdentity(plain, session);
+      toOpenDataPayload(WxUserInfo, plain);
+    }),
+    replay_claim: await timeStage(bodies, (b, i) => {
+      openDataFingerprint(b);
+      return store.claimPayload(marks[i], 361);
+    }),
+  };
+}
 
 process.on('message', async (message) => {
-  if (message?.type === 'fixture') {
-    const f = userInfoFixture();
-    const token = await sessions.create(f.session);
-    const body = { rawData: f.rawData, signature: f.signature, encryptedData: f.encryptedData, iv: f.iv };
-    process.send({ type: 'fixture', token, body });
+  if (message?.type === 'session') {
+    process.send({ type: 'session', token: await sessions.create(message.session) });
+  } else if (message?.type === 'breakdown') {
+    process.send({ type: 'breakdown', us: await breakdown(message.token, message.bodies) });
   } else if (message?.type === 'stop') {
     await app.close();
     process.disconnect();

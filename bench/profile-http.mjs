@@ -8,7 +8,7 @@
 // bench/results/profiles/ for Chrome DevTools or speedscope.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, load, ROUTES, startServer, stopServer } from './http.bench.mjs';
+import { load, ROUTES, sessionWithBodies, startServer, stopServer } from './http.bench.mjs';
 
 const [adapter = 'fastify', route = 'verified', secondsArg = '5'] = process.argv.slice(2);
 if (!(route in ROUTES)) throw new Error(`route must be one of ${Object.keys(ROUTES).join(', ')}`);
@@ -19,12 +19,12 @@ mkdirSync(dir, { recursive: true });
 const server = await startServer(adapter, 30_000, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 let result;
 try {
-  const { token, body } = await fixture(server.child);
-  const request = {
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  };
-  await load(server.port, ROUTES[route], request, { connections: 50, seconds: 1 });
+  // Replay protection is on: each run gets a session and bodies of its own.
+  await load(server.port, ROUTES[route], await sessionWithBodies(server.child, 40_000), {
+    connections: 50,
+    seconds: 1,
+  });
+  const request = await sessionWithBodies(server.child, seconds * 40_000);
   result = await load(server.port, ROUTES[route], request, { connections: 50, seconds });
 } finally {
   await stopServer(server.child);

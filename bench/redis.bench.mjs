@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@keyv/redis';
 import autocannon from 'autocannon';
-import { RedisWxSessionStore, wxUserId } from 'nestjs-wx-open-data';
+import { keyBudgetId, RedisWxSessionStore, wxUserId } from 'nestjs-wx-open-data';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
 
 const SERVER = fileURLToPath(new URL('./redis-server.mjs', import.meta.url));
@@ -257,9 +257,10 @@ async function bytesPerSession(namespace) {
     await store.connect();
     await client.connect();
     const token = 'x'.repeat(43);
+    const sessionKey = createSessionKey();
     await store.setUserKeys(
       wxUserId(APP_ID, OPENID),
-      { sessionKey: createSessionKey(), version: Date.now() * 1000 },
+      { sessionKey, version: Date.now() * 1000 },
       null,
       86_400,
     );
@@ -268,7 +269,9 @@ async function bytesPerSession(namespace) {
       { openid: OPENID, unionid: UNIONID, appId: APP_ID, createdAt: Date.now() },
       86_400,
     );
-    await store.recordKeyFailure(token, 5, 86_400);
+    const budgetId = keyBudgetId(APP_ID, OPENID, sessionKey);
+    await store.takeKeyAttempt(budgetId, 5, 86_400);
+    await store.settleKeyAttempt(budgetId, false);
     const fingerprint = createHash('sha256').update('payload').digest('base64url');
     await store.claimPayload(fingerprint, 361);
     const ns = `${namespace}-bytes`;
@@ -294,7 +297,7 @@ async function bytesPerSession(namespace) {
       per_session: sessionRecord + userKeys,
       user_keys_during_rotation_grace: userKeysInGrace,
       replay_mark_per_accepted_payload: await usage(`${ns}:replay:${fingerprint}`),
-      key_failure_count: await usage(`${ns}:key-failures:{${hashed}}`),
+      key_attempt_budget: await usage(`${ns}:key-budget:{${budgetId}}`),
       note: 'MEMORY USAGE … SAMPLES 0, bytes; a session is its record plus its user’s keys (shared by all sessions of that user)',
     };
   } finally {

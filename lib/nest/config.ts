@@ -10,7 +10,9 @@ import {
   type WxHttpRequest,
   type WxMiniProgramOptions,
   type WxOpenDataModuleOptions,
+  type WxResolvedIdentity,
 } from './options.js';
+import type { ExecutionContext } from '@nestjs/common';
 
 /** Injection token of the validated, defaulted options. */
 export const WX_OPEN_DATA_CONFIG = Symbol('WX_OPEN_DATA_CONFIG');
@@ -40,6 +42,11 @@ export interface WxOpenDataConfig {
   /** Key-dependent failures that revoke a session; `false`: never. */
   readonly maxKeyFailures: number | false;
   readonly getSessionToken: (request: WxHttpRequest) => string | undefined;
+  readonly resolveIdentity:
+    | ((
+        context: ExecutionContext,
+      ) => WxResolvedIdentity | undefined | Promise<WxResolvedIdentity | undefined>)
+    | undefined;
 }
 
 /**
@@ -104,6 +111,9 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
   if (options.getSessionToken !== undefined && typeof options.getSessionToken !== 'function') {
     problems.push('getSessionToken must be a function');
   }
+  if (options.resolveIdentity !== undefined && typeof options.resolveIdentity !== 'function') {
+    problems.push('resolveIdentity must be a function of the ExecutionContext');
+  }
   const [first] = apps.keys();
   if (problems.length > 0 || first === undefined) throw new WxOpenDataConfigError(problems);
   // Built last, once everything else is valid: building it opens a connection.
@@ -129,6 +139,7 @@ export function resolveWxOpenDataConfig(options: WxOpenDataModuleOptions): WxOpe
           watermarkMaxAgeSeconds + clockToleranceSeconds + 1,
     maxKeyFailures,
     getSessionToken: options.getSessionToken ?? readBearerToken,
+    resolveIdentity: options.resolveIdentity,
   });
 }
 

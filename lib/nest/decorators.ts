@@ -3,66 +3,64 @@ import {
   createParamDecorator,
   SetMetadata,
   UseGuards,
-  UseInterceptors,
   type ExecutionContext,
 } from '@nestjs/common';
 import type { WxPayloadType } from '../payloads/index.js';
 import { toSessionInfo, type WxSessionInfo } from '../session/index.js';
-import {
-  WX_OPEN_DATA,
-  WX_PAYLOAD_TYPE,
-  WX_SESSION,
-  WX_SESSION_TOKEN,
-  type WxRequestState,
-} from './request-state.js';
-import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
-import { WxSignatureGuard } from './wx-signature.guard.js';
+import { callSiteHolder } from './call-site.js';
+import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
+import { verifiedCallOf } from './verified-calls.js';
+import { WxVerifiedGuard } from './wx-verified.guard.js';
 
 /**
- * Protects a route or controller: a live session is required, `rawData`/`signature` are
- * verified when present, and `encryptedData`/`iv` are decrypted, checked and, with `type`,
+ * Protects a route, resolver, gateway handler or controller with {@link WxVerifiedGuard}: a live
+ * session (or the app's own identity, with `resolveIdentity`) is required, `rawData`/`signature`
+ * are verified when present, and `encryptedData`/`iv` are decrypted, checked and, with `type`,
  * turned into a validated instance of it for `@WxOpenData()`.
  *
  * @param type - the DTO of the encrypted payload, e.g. `WxUserInfo`; makes the payload required
+ *   (unless `options.payloadOptional`)
+ * @param options - per-route options, see {@link WxRouteOptions}
  * @public
  */
-export function WxVerified(type?: WxPayloadType): MethodDecorator & ClassDecorator {
+export function WxVerified(type?: WxPayloadType, options?: WxRouteOptions): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(WX_PAYLOAD_TYPE, type),
-    UseGuards(WxSignatureGuard),
-    UseInterceptors(WxDecryptInterceptor),
+    SetMetadata(WX_ROUTE_OPTIONS, options),
+    UseGuards(WxVerifiedGuard),
   );
 }
 
 /**
- * The decrypted payload of a `@WxVerified()` route: an instance of the route's DTO, or the plain
- * object when the route names none.
+ * The decrypted payload of a `@WxVerified()` call: an instance of the route's DTO, the plain
+ * object when the route names none, `undefined` when the call carried none.
  *
  * @public
  */
 export const WxOpenData = createParamDecorator((_data: unknown, context: ExecutionContext): unknown => {
-  return context.switchToHttp().getRequest<WxRequestState>()[WX_OPEN_DATA];
+  return verifiedCallOf(callSiteHolder(context))?.openData;
 });
 
 /**
- * The session of a `@WxVerified()` route: `{ openid, unionid, appId }`, never the session key.
+ * The session of a `@WxVerified()` call: `{ openid, unionid, appId }`, never the session key.
  *
  * @public
  */
 export const WxSession = createParamDecorator(
   (_data: unknown, context: ExecutionContext): WxSessionInfo | undefined => {
-    const session = context.switchToHttp().getRequest<WxRequestState>()[WX_SESSION];
-    return session && toSessionInfo(session);
+    const call = verifiedCallOf(callSiteHolder(context));
+    return call && toSessionInfo(call.session);
   },
 );
 
 /**
- * The session token of a `@WxVerified()` route, e.g. to end the session on logout.
+ * The session token of a `@WxVerified()` call, e.g. to end the session on logout; `undefined`
+ * when the identity came from `resolveIdentity`.
  *
  * @public
  */
 export const WxSessionToken = createParamDecorator(
   (_data: unknown, context: ExecutionContext): string | undefined => {
-    return context.switchToHttp().getRequest<WxRequestState>()[WX_SESSION_TOKEN];
+    return verifiedCallOf(callSiteHolder(context))?.token;
   },
 );

@@ -1,9 +1,9 @@
-import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
+import { HttpStatus, type HttpException, type Logger } from '@nestjs/common';
 import { WxApiError, WxApiLimitError, WxApiTimeoutError, WxApiUnavailableError } from '../api/index.js';
 import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
-import { WxSessionStoreUnavailableError } from '../session/index.js';
-import type { WxRequestState } from './request-state.js';
+import { WxKeyAttemptsBusyError, WxSessionStoreUnavailableError } from '../session/index.js';
+import { httpWhere, toContextError } from './call-site.js';
 
 /**
  * The one body every key-dependent failure gets (padding, UTF-8, JSON, watermark, signature,
@@ -45,6 +45,20 @@ export const WX_SESSION_STORE_UNAVAILABLE_BODY = Object.freeze({
 });
 
 /**
+ * The body of a request refused because as many evaluations of the user's key as its budget
+ * allows are already under way (a burst on one session): nothing is known about this request's
+ * data; retry after a second. Sent with `Retry-After: 1`.
+ *
+ * @public
+ */
+export const WX_KEY_BUSY_BODY = Object.freeze({
+  statusCode: 429,
+  error: 'Too Many Requests',
+  code: 'WX_KEY_BUSY',
+  message: 'Too many requests for this session at once, retry shortly',
+});
+
+/**
  * WeChat errcodes that mean "this login, phone or plugin code is no good": the client must get a
  * new one (1007: no openpid for a plugin code, most often a `wx.login` code sent instead).
  */
@@ -55,17 +69,88 @@ const RATE_LIMITED_ERRCODE = 45011;
 const HIGH_RISK_USER_ERRCODE = 40226;
 
 /**
- * The HTTP answer for a library error. The specific reason is logged (its code and message carry
- * no secret), never sent beyond what the table in the README documents:
+ * The body of a library refusal, the same in every context (HTTP body, GraphQL
+ * `extensions`, WebSocket exception data).
+ *
+ * @public
+ */
+export interface WxAnswerBody {
+  readonly statusCode: number;
+  readonly error: string;
+  readonly code: string;
+  readonly message: string;
+  /** The malformed envelope field, for `WX_MALFORMED_PAYLOAD`. */
+  readonly field?: string;
+}
+
+/**
+ * The one description of a refusal: {@link toContextError} turns it into what the call's context
+ * throws.
+ *
+ * @public
+ */
+export interface WxAnswer {
+  readonly status: number;
+  readonly body: WxAnswerBody;
+  /** Seconds the client should wait before retrying (HTTP `Retry-After`). */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * The answer for a library error. The specific reason is logged (its code and message carry no
+ * secret and no client text), never sent beyond what the table in the README documents:
  *
  * - malformed envelope: 400 naming the field;
  * - no live session: 401 `WX_SESSION_REQUIRED`;
  * - anything key-dependent: one fixed 401 `WX_OPEN_DATA_REJECTED`;
+ * - too many evaluations of one key at once: 429 `WX_KEY_BUSY`, `Retry-After: 1`;
  * - WeChat refused a login or phone code (40029, 40163): 401 `WX_CODE_REJECTED`;
  * - WeChat's rate limit (45011): 429; a user WeChat blocks as high-risk (40226): 403;
  * - any other WeChat error, or WeChat unreachable or answering garbage: 502; too slow: 504;
- * - the session store unavailable: 503 `WX_SESSION_STORE_UNAVAILABLE`, with `Retry-After` set
- *   on `response` when given (an outage is logged once a second at most, with a count).
+ * - the session store unavailable: 503 `WX_SESSION_STORE_UNAVAILABLE` with `Retry-After` (an
+ *   outage is logged once a second at most, with a count).
+ *
+ * @param where - the call, for the log line: a route pattern, never raw client text
+ * @public
+ */
+export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string): WxAnswer {
+  if (error instanceof WxSessionStoreUnavailableError) {
+    logStoreOutage(error, logger);
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      body: WX_SESSION_STORE_UNAVAILABLE_BODY,
+      retryAfterSeconds: error.retryAfterSeconds,
+    };
+  }
+  logger.warn(`${where} rejected: ${error.code} (${error.message})`);
+  if (error instanceof WxMalformedPayloadError) {
+    return answer(HttpStatus.BAD_REQUEST, 'WX_MALFORMED_PAYLOAD', error.message, error.field);
+  }
+  if (error instanceof WxSessionNotFoundError) return { status: 401, body: WX_SESSION_REQUIRED_BODY };
+  if (error instanceof WxKeyAttemptsBusyError) {
+    return { status: HttpStatus.TOO_MANY_REQUESTS, body: WX_KEY_BUSY_BODY, retryAfterSeconds: 1 };
+  }
+  if (error instanceof WxApiLimitError) {
+    return answer(
+      HttpStatus.BAD_REQUEST,
+      'WX_LIMIT_EXCEEDED',
+      `${error.field} breaks a WeChat limit: fix the request`,
+      error.field,
+    );
+  }
+  if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
+  if (error instanceof WxApiTimeoutError) {
+    return answer(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
+  }
+  if (error instanceof WxApiUnavailableError) {
+    return answer(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached');
+  }
+  return { status: HttpStatus.UNAUTHORIZED, body: WX_OPEN_DATA_REJECTED_BODY };
+}
+
+/**
+ * The HTTP exception for a library error: {@link toWxAnswer}, with `Retry-After` set on
+ * `response` when given.
  *
  * @param response - the platform's response (Express or Fastify), for the `Retry-After` header
  * @public
@@ -73,76 +158,51 @@ const HIGH_RISK_USER_ERRCODE = 40226;
 export function toWxHttpException(
   error: WxOpenDataError,
   logger: Logger,
-  request: WxRequestState,
+  request: { method?: string; url?: string; route?: { path?: unknown }; routeOptions?: { url?: unknown } },
   response?: unknown,
 ): HttpException {
-  if (error instanceof WxSessionStoreUnavailableError) {
-    logStoreOutage(error, logger);
-    setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
-    return new HttpException({ ...WX_SESSION_STORE_UNAVAILABLE_BODY }, HttpStatus.SERVICE_UNAVAILABLE);
-  }
-  const path = (request.url ?? '').split('?')[0];
-  logger.warn(`${request.method ?? ''} ${path} rejected: ${error.code} (${error.message})`);
-  if (error instanceof WxMalformedPayloadError) {
-    return reply(HttpStatus.BAD_REQUEST, 'WX_MALFORMED_PAYLOAD', error.message, { field: error.field });
-  }
-  if (error instanceof WxSessionNotFoundError) return new HttpException({ ...WX_SESSION_REQUIRED_BODY }, 401);
-  if (error instanceof WxApiLimitError) {
-    return reply(
-      HttpStatus.BAD_REQUEST,
-      'WX_LIMIT_EXCEEDED',
-      `${error.field} breaks a WeChat limit: fix the request`,
-      {
-        field: error.field,
-      },
-    );
-  }
-  if (error instanceof WxApiError) return fromWeChatErrcode(error.errcode);
-  if (error instanceof WxApiTimeoutError) {
-    return reply(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time');
-  }
-  if (error instanceof WxApiUnavailableError) {
-    return reply(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached');
-  }
-  return new HttpException({ ...WX_OPEN_DATA_REJECTED_BODY }, HttpStatus.UNAUTHORIZED);
+  const where = httpWhere(request);
+  return toContextError(
+    { kind: 'http', headers: {}, body: undefined, holder: request, response, where },
+    toWxAnswer(error, logger, where),
+  ) as HttpException;
 }
 
-function fromWeChatErrcode(errcode: number): HttpException {
+function fromWeChatErrcode(errcode: number): WxAnswer {
   if (CODE_REJECTED_ERRCODES.has(errcode)) {
-    return reply(
+    return answer(
       HttpStatus.UNAUTHORIZED,
       'WX_CODE_REJECTED',
       'WeChat rejected the code: call wx.login again',
     );
   }
   if (SESSION_KEY_STALE_ERRCODES.has(errcode)) {
-    return reply(
+    return answer(
       HttpStatus.UNAUTHORIZED,
       'WX_SESSION_KEY_STALE',
       'WeChat no longer holds this session key: call wx.login again',
     );
   }
   if (errcode === RATE_LIMITED_ERRCODE) {
-    return reply(
+    return answer(
       HttpStatus.TOO_MANY_REQUESTS,
       'WX_RATE_LIMITED',
       'WeChat rate limit reached, try again later',
     );
   }
   if (errcode === HIGH_RISK_USER_ERRCODE) {
-    return reply(HttpStatus.FORBIDDEN, 'WX_USER_BLOCKED', 'WeChat refused this user');
+    return answer(HttpStatus.FORBIDDEN, 'WX_USER_BLOCKED', 'WeChat refused this user');
   }
-  return reply(HttpStatus.BAD_GATEWAY, 'WX_API_ERROR', `WeChat answered errcode ${errcode}`);
+  return answer(HttpStatus.BAD_GATEWAY, 'WX_API_ERROR', `WeChat answered errcode ${errcode}`);
 }
 
-function reply(
-  status: HttpStatus,
-  code: string,
-  message: string,
-  extra: Record<string, string> = {},
-): HttpException {
+function answer(status: HttpStatus, code: string, message: string, field?: string): WxAnswer {
   const error = STATUS_NAMES[status] ?? 'Error';
-  return new HttpException({ statusCode: status, error, code, message, ...extra }, status);
+  const body: WxAnswerBody =
+    field === undefined
+      ? { statusCode: status, error, code, message }
+      : { statusCode: status, error, code, message, field };
+  return { status, body };
 }
 
 const STATUS_NAMES: Partial<Record<HttpStatus, string>> = {
@@ -167,15 +227,4 @@ function logStoreOutage(error: WxSessionStoreUnavailableError, logger: Logger): 
   logger.warn(`${outageRefusedSinceLog} request(s) refused with 503: ${error.code} (${error.message})`);
   outageLoggedAt = now;
   outageRefusedSinceLog = 0;
-}
-
-/** Sets a header on an Express response or a Fastify reply (both have `header`), or a Node one. */
-function setHeader(response: unknown, name: string, value: string): void {
-  if (typeof response !== 'object' || response === null) return;
-  const target = response as {
-    header?: (name: string, value: string) => unknown;
-    setHeader?: (name: string, value: string) => unknown;
-  };
-  if (typeof target.header === 'function') target.header(name, value);
-  else if (typeof target.setHeader === 'function') target.setHeader(name, value);
 }

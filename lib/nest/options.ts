@@ -1,3 +1,4 @@
+import type { ExecutionContext } from '@nestjs/common';
 import type { WxSessionStore } from '../session/index.js';
 import type { RedisWxSessionStoreOptions } from '../stores/index.js';
 
@@ -21,6 +22,21 @@ export interface WxMiniProgramOptions {
 export interface WxHttpRequest {
   headers: Record<string, string | string[] | undefined>;
   body?: unknown;
+}
+
+/**
+ * The app's own user, as its authentication (passport, `@nestjs/jwt`) established it: whose
+ * stored key verifies the call's open data.
+ *
+ * @public
+ */
+export interface WxResolvedIdentity {
+  /** The user's openid within `appId`, as `WxSessionService.login` returned it. */
+  openid: string;
+  /** The mini program; default the first configured one. */
+  appId?: string;
+  /** The user's unionid, when your identity carries it: decrypted `unionId`s must then match it. */
+  unionid?: string;
 }
 
 /**
@@ -88,6 +104,17 @@ export interface WxOpenDataModuleOptions {
    * Reads the session token from a request. Default: the `Authorization: Bearer <token>` header.
    */
   getSessionToken?: (request: WxHttpRequest) => string | undefined;
+  /**
+   * Bring your own identity: instead of the library's session token, the guard asks this who the
+   * caller is (e.g. `req.user` set by passport-jwt) and verifies the call's open data with that
+   * user's stored key (stored by `WxSessionService.login(code, { issueToken: false })`), with the
+   * same replay protection, key-attempt budget and rotation grace as token sessions. Returning
+   * `undefined` (your auth guard has not run, or found nobody) is a 401 `WX_SESSION_REQUIRED`.
+   * Your auth guard must run before `@WxVerified()`'s: see the README, "Bring your own identity".
+   */
+  resolveIdentity?: (
+    context: ExecutionContext,
+  ) => WxResolvedIdentity | undefined | Promise<WxResolvedIdentity | undefined>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { WxApiClient } from '../api/index.js';
+import { WxMalformedPayloadError } from '../core/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 
 /**
@@ -32,11 +33,13 @@ export class WxApiClients {
   /**
    * The client of `appId`, default the first configured mini program.
    *
-   * @throws Error when `appId` is not configured
+   * @throws {@link WxMalformedPayloadError} (a 400 naming `appId`, never its value) when `appId`
+   *   is not a mini program this module serves
    */
   get(appId: string = this.config.defaultAppId): WxApiClient {
     const client = this.clients.get(appId);
-    if (client === undefined) throw new Error(`mini program ${appId} is not configured`);
+    if (client === undefined)
+      throw new WxMalformedPayloadError('appId', 'is not a mini program this server serves');
     return client;
   }
 }

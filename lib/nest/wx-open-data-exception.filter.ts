@@ -2,14 +2,12 @@ import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs
 import { BaseExceptionFilter } from '@nestjs/core';
 import { WxOpenDataError } from '../core/index.js';
 import { toWxHttpException } from './http-errors.js';
-import type { WxRequestState } from './request-state.js';
 
 /**
  * Answers this library's errors thrown from your own handlers (a login route calling
  * `WxSessionService.login`, a route calling `WxApiClient`) with the documented statuses, and logs
  * the reason without secrets: a login while the session store is down answers 503 with
- * `Retry-After`. Guarded routes need no filter: the guard and interceptor already
- * answer with HTTP exceptions.
+ * `Retry-After`. Guarded routes need no filter: the guard already answers with HTTP exceptions.
  *
  * ```ts
  * @UseFilters(WxOpenDataExceptionFilter)
@@ -28,7 +26,7 @@ export class WxOpenDataExceptionFilter
 
   override catch(error: WxOpenDataError, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<WxRequestState>();
+    const request = http.getRequest<Parameters<typeof toWxHttpException>[2]>();
     super.catch(toWxHttpException(error, this.logger, request, http.getResponse<unknown>()), host);
   }
 }

@@ -5,10 +5,9 @@ import { resolveWxOpenDataConfig, WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } f
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
 import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
 import { WxApiClients } from './wx-api-clients.js';
-import { WxDecryptInterceptor } from './wx-decrypt.interceptor.js';
 import { WxPhoneNumbers } from './wx-phone-numbers.service.js';
 import { WxSessionService } from './wx-session.service.js';
-import { WxSignatureGuard } from './wx-signature.guard.js';
+import { WxVerifiedGuard } from './wx-verified.guard.js';
 
 /**
  * Trust WeChat mini program open data in a Nest app.
@@ -19,8 +18,7 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
  *
  * Provides {@link WxSessionService} (login, sessions), {@link WxSessionStore},
  * {@link WxApiClient} (the first mini program's) and {@link WxApiClients} (all of them),
- * {@link WxSignatureGuard} and {@link WxDecryptInterceptor}; `@WxVerified()` puts the guard and
- * interceptor on a route. The session store is connected at start-up; one the module built from
+ * and {@link WxVerifiedGuard}, which `@WxVerified()` puts on a route. The session store is connected at start-up; one the module built from
  * the `redis` option is closed at shutdown.
  *
  * @public
@@ -41,8 +39,7 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
     { provide: WxApiClient, useFactory: (clients: WxApiClients) => clients.get(), inject: [WxApiClients] },
     WxSessionService,
     WxPhoneNumbers,
-    WxSignatureGuard,
-    WxDecryptInterceptor,
+    WxVerifiedGuard,
     WxSessionStoreLifecycle,
   ],
   exports: [
@@ -52,8 +49,7 @@ import { WxSignatureGuard } from './wx-signature.guard.js';
     WxApiClient,
     WxSessionService,
     WxPhoneNumbers,
-    WxSignatureGuard,
-    WxDecryptInterceptor,
+    WxVerifiedGuard,
   ],
 })
 export class WxOpenDataModule extends ConfigurableModuleClass {}

@@ -1,9 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { WxSessionNotFoundError, type WxEncryptedEnvelope } from '../core/index.js';
+import {
+  WxMalformedPayloadError,
+  WxOpenDataError,
+  WxSessionNotFoundError,
+  type WxEncryptedEnvelope,
+} from '../core/index.js';
 import {
   createSessionToken,
   isSessionToken,
+  keyBudgetId,
   openDataFingerprint,
+  WxKeyAttemptsBusyError,
   WxReplayedPayloadError,
   WxLoginCodes,
   WxSessionStore,
@@ -13,7 +20,36 @@ import {
   type WxUserKeys,
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import type { WxResolvedIdentity } from './options.js';
 import { WxApiClients } from './wx-api-clients.js';
+
+/**
+ * Options of {@link WxSessionService.login}.
+ *
+ * @public
+ */
+export interface WxLoginOptions {
+  /** The mini program the code is from; default the first configured one. */
+  appId?: string;
+  /**
+   * `false`: store the user's key but mint no session token, for apps that sign their own
+   * (a JWT) and find the user with `resolveIdentity`. Default `true`.
+   */
+  issueToken?: boolean;
+}
+
+/**
+ * Who logged in, when no token was minted (`issueToken: false`): sign your own token with it.
+ *
+ * @public
+ */
+export interface WxLoginIdentity {
+  openid: string;
+  unionid?: string;
+}
+
+/** WeChat's login codes are 32 characters; anything far longer or with odd characters is refused unsent. */
+const LOGIN_CODE = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * What opening a session needs: who the user is, for which mini program, and their key.
@@ -40,6 +76,26 @@ export interface WxLoginResult {
   openid: string;
   unionid?: string;
 }
+
+/**
+ * A key attempt taken by {@link WxSessionService.takeKeyAttempt}, to settle.
+ *
+ * @public
+ */
+export interface WxKeyAttemptTicket {
+  readonly budgetId: string;
+  readonly session: WxActiveSession;
+  /** Whether the budget counts it (`maxKeyFailures` not `false`). */
+  readonly counted: boolean;
+}
+
+/**
+ * With `checkSessionKeyOnFailure`, WeChat is asked about one key at most once in this many
+ * seconds, across every instance sharing the store.
+ *
+ * @public
+ */
+export const CHECK_SESSION_KEY_WINDOW_SECONDS = 600;
 
 /** Compare-and-set rounds before giving up on a user's keys under heavy contention. */
 const MAX_KEY_WRITE_ATTEMPTS = 16;
@@ -83,21 +139,37 @@ export class WxSessionService {
    * result lost: the client must call `wx.login` again.
    *
    * @param code - the code the mini program got from `wx.login`; single use, valid 5 minutes
-   * @param appId - the mini program the code is from; default the first configured one
-   * @throws {@link WxApiError} when WeChat refuses the code (40029 invalid, 40163 used, 45011
+   * @param options - the mini program the code is from (its AppID, or `{ appId }`; default the
+   *   first configured one), and `issueToken: false` to store the user's key without minting a
+   *   session token (then it returns `{ openid, unionid? }`)
+   * @throws {@link WxMalformedPayloadError} (400) when `code` is missing, empty or not a string,
+   *   or `appId` is not a mini program this module serves, without asking WeChat;
+   *   {@link WxApiError} when WeChat refuses the code (40029 invalid, 40163 used, 45011
    *   rate limit, 40226 blocked user), {@link WxApiUnavailableError} or {@link WxApiTimeoutError}
    *   when WeChat cannot be reached in time
    */
-  async login(code: string, appId: string = this.config.defaultAppId): Promise<WxLoginResult> {
+  async login(code: unknown, options: WxLoginOptions & { issueToken: false }): Promise<WxLoginIdentity>;
+  async login(code: unknown, options?: string | WxLoginOptions): Promise<WxLoginResult>;
+  async login(code: unknown, options?: string | WxLoginOptions): Promise<WxLoginResult | WxLoginIdentity> {
+    const { appId = this.config.defaultAppId, issueToken = true } =
+      typeof options === 'string' ? { appId: options } : (options ?? {});
+    // Refused before WeChat is asked: a missing or odd code costs no call of WeChat's quota.
+    if (typeof code !== 'string' || !LOGIN_CODE.test(code)) {
+      throw new WxMalformedPayloadError('code', 'must be the code from wx.login');
+    }
+    this.requireServedApp(appId);
     const client = this.clients.get(appId);
     // Duplicates of one code (concurrent, retried, on other instances) share one code2Session.
     const { login } = await this.loginCodes.redeem(appId, code, async () => {
-      const { openid, unionid, sessionKey } = await client.code2Session(code);
-      await this.installUserKey(appId, openid, sessionKey);
-      return unionid === undefined ? { appId, openid } : { appId, openid, unionid };
+      const answer = await client.code2Session(code);
+      await this.storeUserKey(appId, answer.openid, answer.sessionKey);
+      return answer.unionid === undefined
+        ? { appId, openid: answer.openid }
+        : { appId, openid: answer.openid, unionid: answer.unionid };
     });
-    const token = await this.openSession(login.appId, login.openid, login.unionid);
     const { openid, unionid } = login;
+    if (!issueToken) return unionid === undefined ? { openid } : { openid, unionid };
+    const token = await this.openSession(appId, openid, unionid);
     return unionid === undefined ? { token, openid } : { token, openid, unionid };
   }
 
@@ -107,15 +179,9 @@ export class WxSessionService {
    */
   async create(session: WxNewSession): Promise<string> {
     const appId = session.appId ?? this.config.defaultAppId;
-    await this.installUserKey(appId, session.openid, session.sessionKey);
+    this.requireServedApp(appId);
+    await this.storeUserKey(appId, session.openid, session.sessionKey);
     return this.openSession(appId, session.openid, session.unionid);
-  }
-
-  /** Stores the user's key (rotating it if it changed), versioned by the store's clock. */
-  private async installUserKey(appId: string, openid: string, sessionKey: string): Promise<void> {
-    if (!this.config.apps.has(appId)) throw new Error(`mini program ${appId} is not configured`);
-    const version = await this.nextVersion(wxUserId(appId, openid));
-    await this.installKey(appId, openid, sessionKey, version);
   }
 
   /** A session record under a fresh token, for a user whose key is in the store. */
@@ -125,6 +191,52 @@ export class WxSessionService {
     const token = createSessionToken();
     await this.store.set(token, record, this.config.sessionTtlSeconds);
     return token;
+  }
+
+  /** Stores the user's key (rotating it if it changed) with a version from the store's clock. */
+  private async storeUserKey(appId: string, openid: string, sessionKey: string): Promise<void> {
+    const version = await this.nextVersion(wxUserId(appId, openid));
+    await this.installKey(appId, openid, sessionKey, version);
+  }
+
+  /** A typed 400 naming the field, never the client's text (which may carry anything). */
+  private requireServedApp(appId: unknown): asserts appId is string {
+    if (typeof appId !== 'string' || !this.config.apps.has(appId)) {
+      throw new WxMalformedPayloadError('appId', 'is not a mini program this server serves');
+    }
+  }
+
+  /**
+   * The app's own user (see `resolveIdentity`) with the keys that may decrypt their data: their
+   * stored keys, as {@link login} with `issueToken: false` (or with a token) stored them.
+   *
+   * @throws {@link WxSessionNotFoundError} when the identity names no openid or a mini program
+   *   not served, or the user has no stored key (never logged in with `wx.login`, or expired);
+   *   {@link WxSessionStoreUnavailableError} when the store cannot be asked
+   */
+  async requireUser(identity: WxResolvedIdentity): Promise<WxActiveSession> {
+    const { openid, unionid } = identity;
+    const appId = identity.appId ?? this.config.defaultAppId;
+    if (typeof openid !== 'string' || openid === '') {
+      throw new WxSessionNotFoundError('resolveIdentity returned an identity without an openid');
+    }
+    if (!this.config.apps.has(appId)) {
+      throw new WxSessionNotFoundError('resolveIdentity named a mini program this module does not serve');
+    }
+    const keys = await this.store.getUserKeys(wxUserId(appId, openid));
+    if (keys === undefined)
+      throw new WxSessionNotFoundError('no session key for this user: log in with wx.login');
+    const record: WxSessionRecord = { openid, appId, createdAt: Math.floor(keys.version / 1000) };
+    if (typeof unionid === 'string') record.unionid = unionid;
+    return this.activate(record, keys);
+  }
+
+  private activate(record: WxSessionRecord, keys: WxUserKeys): WxActiveSession {
+    const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
+    if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
+      active.previousSessionKey = keys.previousSessionKey;
+    }
+    return active;
   }
 
   /**
@@ -144,11 +256,7 @@ export class WxSessionService {
       throw new WxSessionNotFoundError('session belongs to a mini program no longer configured');
     }
     if (keys === undefined) throw new WxSessionNotFoundError('no session key for this user');
-    const active: WxActiveSession = { ...record, sessionKey: keys.sessionKey };
-    if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > Date.now()) {
-      active.previousSessionKey = keys.previousSessionKey;
-    }
-    return active;
+    return this.activate(record, keys);
   }
 
   /** Ends the session for `token` (logout); an unknown token is not an error. */
@@ -157,29 +265,53 @@ export class WxSessionService {
   }
 
   /**
-   * Records a key-dependent failure of `session`'s data (signature, decryption, watermark,
-   * identity, DTO): counted in the store across every instance, and at `maxKeyFailures` the
-   * session is revoked in the same atomic step. With `checkSessionKeyOnFailure`, also asks
-   * WeChat in the background whether the key is still valid and logs the verdict.
+   * Takes one evaluation of the session's current key from its budget (`maxKeyFailures`, per
+   * user key: the same for every token and every login that keeps the key), atomically across
+   * every instance, before the key is used. Settle the ticket with {@link settleKeyAttempt}.
    *
-   * Awaited before the 401 goes out, so the request after the one that reached the limit cannot
-   * pass the guard.
-   *
-   * @param token - the session's token, as the guard resolved it
-   * @throws {@link WxSessionStoreUnavailableError} when the failure cannot be counted
+   * @param token - the session's token, if the caller has one: deleted with the keys when the
+   *   budget is spent
+   * @throws {@link WxKeyAttemptsBusyError} when as many evaluations as the budget allows are under
+   *   way; {@link WxSessionNotFoundError} when the budget is spent (the user's keys are then
+   *   deleted: they must log in again, with a new key); {@link WxSessionStoreUnavailableError}
    */
-  async reportKeyFailure(session: WxActiveSession, token: string): Promise<void> {
-    if (this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(session);
-    if (this.config.maxKeyFailures === false || !isSessionToken(token)) return;
-    const { failures, revoked } = await this.store.recordKeyFailure(
-      token,
-      this.config.maxKeyFailures,
-      this.config.sessionTtlSeconds,
-    );
-    // Failures racing past the limit report it too; one line for the revocation is enough.
-    if (revoked && failures === this.config.maxKeyFailures) {
+  async takeKeyAttempt(session: WxActiveSession, token: string | undefined): Promise<WxKeyAttemptTicket> {
+    const budgetId = keyBudgetId(session.appId, session.openid, session.sessionKey);
+    const max = this.config.maxKeyFailures;
+    if (max === false) return { budgetId, session, counted: false };
+    const verdict = await this.store.takeKeyAttempt(budgetId, max, this.config.sessionTtlSeconds);
+    if (verdict === 'busy') throw new WxKeyAttemptsBusyError();
+    if (verdict === 'spent') {
+      await this.deleteSpentKeys(session, token);
+      throw new WxSessionNotFoundError('the key budget of this user key is spent: log in again');
+    }
+    return { budgetId, session, counted: true };
+  }
+
+  /**
+   * Settles a ticket of {@link takeKeyAttempt}: a success gives the evaluation back, a
+   * key-dependent failure counts against the key. With `checkSessionKeyOnFailure`, a failure
+   * also asks WeChat, in the background and at most once per key per
+   * {@link CHECK_SESSION_KEY_WINDOW_SECONDS} across the fleet, whether the key is still valid.
+   *
+   * @throws {@link WxSessionStoreUnavailableError} when the store cannot record it
+   */
+  async settleKeyAttempt(ticket: WxKeyAttemptTicket, succeeded: boolean): Promise<void> {
+    if (!succeeded && this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(ticket);
+    if (ticket.counted) await this.store.settleKeyAttempt(ticket.budgetId, succeeded);
+  }
+
+  /** The user's keys (and this token's session) go: every evaluation of the key is spent. */
+  private async deleteSpentKeys(session: WxActiveSession, token: string | undefined): Promise<void> {
+    const userId = wxUserId(session.appId, session.openid);
+    const keys = await this.store.getUserKeys(userId);
+    if (token !== undefined) await this.store.delete(token);
+    // Only if the spent key is still the user's: a newer login's key has a budget of its own.
+    if (keys === undefined || keys.sessionKey !== session.sessionKey) return;
+    if (await this.store.setUserKeys(userId, keys, keys.version, 0)) {
       this.logger.warn(
-        `a session of mini program ${session.appId} was revoked after ${failures} key-dependent failures: its user must log in again`,
+        `the key budget of a user of mini program ${session.appId} is spent (${String(this.config.maxKeyFailures)} key-dependent failures): ` +
+          'their session keys were deleted, so they must log in again (answered 401 WX_SESSION_REQUIRED)',
       );
     }
   }
@@ -201,9 +333,19 @@ export class WxSessionService {
     if (!first) throw new WxReplayedPayloadError();
   }
 
-  /** Tells a stale key (the user logged in again elsewhere) from a forged or corrupted payload. */
-  private async diagnoseKeyFailure(session: WxActiveSession): Promise<void> {
+  /**
+   * Tells a stale key (the user logged in again elsewhere) from a forged or corrupted payload:
+   * one WeChat call per key per window for the whole fleet (the claim is the store's atomic
+   * replay mark, on a namespace of its own).
+   */
+  private async diagnoseKeyFailure(ticket: WxKeyAttemptTicket): Promise<void> {
+    const { session } = ticket;
     try {
+      const first = await this.store.claimPayload(
+        `checkSessionKey:${ticket.budgetId}`,
+        CHECK_SESSION_KEY_WINDOW_SECONDS,
+      );
+      if (!first) return;
       const valid = await this.clients.get(session.appId).checkSessionKey(session.openid, session.sessionKey);
       this.logger.warn(
         valid
@@ -211,7 +353,8 @@ export class WxSessionService {
           : 'checkSessionKey: the session key is no longer valid at WeChat (stale): the user must log in again',
       );
     } catch (error) {
-      this.logger.warn(`checkSessionKey could not be asked: ${(error as Error).message}`);
+      const reason = error instanceof WxOpenDataError ? error.code : 'unexpected error';
+      this.logger.warn(`checkSessionKey could not be asked: ${reason}`);
     }
   }
 

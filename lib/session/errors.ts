@@ -55,3 +55,19 @@ export class WxReplayedPayloadError extends WxOpenDataError {
     super('encrypted payload was already accepted once');
   }
 }
+
+/**
+ * As many evaluations of the user's key as its budget allows (`maxKeyFailures`) are already
+ * under way, on this instance or another: the request is refused before its data is looked at,
+ * with a 429 and `Retry-After: 1`. Not key-dependent: it says nothing about the data or the key.
+ *
+ * @public
+ */
+export class WxKeyAttemptsBusyError extends WxOpenDataError {
+  readonly code = 'KEY_ATTEMPTS_BUSY' as const;
+  readonly keyDependent = false;
+
+  constructor() {
+    super('too many evaluations of this user key at once: retry shortly');
+  }
+}

@@ -17,16 +17,14 @@ export interface WxSessionWithKeys {
 }
 
 /**
- * The count after a key-dependent failure was recorded.
+ * The store's answer to a request for one evaluation of a user key:
+ * - `granted`: evaluate it, then settle the attempt with {@link WxSessionStore.settleKeyAttempt};
+ * - `busy`: the attempts in flight would reach the limit: refuse this one, the key may still pass;
+ * - `spent`: the key failed as often as the limit allows while its budget lives: refuse.
  *
  * @public
  */
-export interface WxKeyFailureCount {
-  /** Key-dependent failures of this session so far, this one included. */
-  readonly failures: number;
-  /** Whether this failure reached the limit and the session was deleted. */
-  readonly revoked: boolean;
-}
+export type WxKeyAttempt = 'granted' | 'busy' | 'spent';
 
 // ---- Duplicate login codes (issue 12) ----
 
@@ -64,7 +62,7 @@ export type WxLoginCodeClaim =
  * Kinds of entry:
  * - session records by their opaque token, and each user's keys by {@link wxUserId};
  * - fleet state: each mini program's access token and its refresh lock, the replay cache of
- *   accepted encrypted payloads, and a key-failure counter per session.
+ *   accepted encrypted payloads, and a key-attempt budget per user key ({@link keyBudgetId}).
  *
  * TTLs are in **seconds** throughout (fractions allowed where noted); a TTL of zero or below
  * removes the entry, and a TTL that is not a finite number is refused with a `RangeError`.
@@ -86,8 +84,8 @@ export abstract class WxSessionStore implements WxAccessTokenStore {
   abstract set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void>;
 
   /**
-   * Removes the session record for `token` and its key-failure count; removing an absent one is
-   * not an error.
+   * Removes the session record for `token`; removing an absent one is not an error. Key-attempt
+   * budgets stay: they belong to the user's key, which other sessions may share.
    */
   abstract delete(token: string): Promise<void>;
 
@@ -127,16 +125,27 @@ export abstract class WxSessionStore implements WxAccessTokenStore {
   abstract claimPayload(fingerprint: string, ttlSeconds: number): Promise<boolean>;
 
   /**
-   * Counts a key-dependent failure (signature, decryption, watermark, identity, DTO) of the
-   * session `token`, atomically; the count lives `ttlSeconds` from the first failure. When the
-   * count reaches `maxFailures` the session record is deleted in the same step, so no request
-   * of that session can pass after the failure that reached the limit.
+   * Takes one evaluation of the key `budgetId` from its budget, atomically across every instance
+   * sharing the store, BEFORE any key-dependent work (signature check, decryption).
+   * `'granted'` iff inFlight + failed < maxAttempts (then inFlight += 1); otherwise `'spent'` when
+   * failed >= maxAttempts, else `'busy'`. The budget lives `ttlSeconds` from its first take and is
+   * not extended by later takes.
+   *
+   * An attempt granted and never settled (the process died in between) holds its slot until the
+   * budget expires: the budget errs towards refusing.
+   *
+   * @param budgetId - {@link keyBudgetId} of the key (1-128 base64url characters)
+   * @param maxAttempts - a positive integer
+   * @param ttlSeconds - a positive finite number (fractions allowed)
+   * @throws TypeError for a malformed budget id, RangeError for a bad limit or TTL
    */
-  abstract recordKeyFailure(
-    token: string,
-    maxFailures: number,
-    ttlSeconds: number,
-  ): Promise<WxKeyFailureCount>;
+  abstract takeKeyAttempt(budgetId: string, maxAttempts: number, ttlSeconds: number): Promise<WxKeyAttempt>;
+
+  /**
+   * Settles a granted attempt: inFlight -= 1, and failed += 1 unless it succeeded. A budget that
+   * expired meanwhile is left gone (nothing is created); inFlight never goes below zero.
+   */
+  abstract settleKeyAttempt(budgetId: string, succeeded: boolean): Promise<void>;
 
   /** The fleet's access token of mini program `appId`, or `undefined`. See {@link WxAccessTokenStore}. */
   abstract readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined>;

@@ -1,4 +1,5 @@
 import type { WxUserIdentity } from '../core/index.js';
+import { userKeyBudgetId } from './key-budget.js';
 
 /**
  * What the server keeps for one login, under its opaque token: who, for which mini program,
@@ -81,4 +82,18 @@ export function toSessionInfo(session: WxSessionRecord): WxSessionInfo {
  */
 export function wxUserId(appId: string, openid: string): string {
   return `${appId}:${openid}`;
+}
+
+/**
+ * The budget of one key of one user: the same for every login that keeps the key (WeChat often
+ * keeps it), different for a new key. A hash, so no key material appears in a store key name:
+ * base64url of SHA-256 over the user ({@link wxUserId}) and the key, 22 characters.
+ *
+ * Every evaluation of the key (signature check, decryption) takes an attempt from this budget
+ * first, see {@link WxSessionStore.takeKeyAttempt}.
+ *
+ * @public
+ */
+export function keyBudgetId(appId: string, openid: string, sessionKey: string): string {
+  return userKeyBudgetId(wxUserId(appId, openid), sessionKey);
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { WxAccessTokenLock, WxSharedAccessToken } from '../api/access-token-store.js';
-import type { WxKeyFailureCount, WxSessionRecord, WxSessionWithKeys, WxUserKeys } from '../session/index.js';
+import type { WxKeyAttempt, WxSessionRecord, WxSessionWithKeys, WxUserKeys } from '../session/index.js';
 import type { WxLoginCodeClaim, WxRememberedLogin } from '../session/index.js';
 import { WxSessionStore, wxUserId } from '../session/index.js';
+import { checkBudgetId, checkKeyAttempt, userKeyBudgetId } from '../session/key-budget.js';
 
 /**
  * Options of {@link MemoryWxSessionStore}.
@@ -11,8 +12,12 @@ import { WxSessionStore, wxUserId } from '../session/index.js';
  */
 export interface MemoryWxSessionStoreOptions {
   /**
-   * Most entries (sessions, users' keys and key-failure counts together) kept at once; past it
-   * the least recently used one is evicted, so memory cannot grow without bound. Default 100,000.
+   * Most entries (sessions and users' keys together) kept at once; past it the least recently
+   * used one is evicted, so memory cannot grow without bound. Default 100,000.
+   *
+   * Key-attempt budgets are apart from it, so that no churn of sessions can evict a budget while
+   * the key it protects is still here: at most three budgets per entry are kept, and past that
+   * bound only budgets that expired or whose key left the store are dropped.
    */
   maxEntries?: number;
   /**
@@ -25,10 +30,13 @@ export interface MemoryWxSessionStoreOptions {
   now?: () => number;
 }
 
-type MemoryValue = WxSessionRecord | WxUserKeys | FailureCount;
+type MemoryValue = WxSessionRecord | WxUserKeys;
 
-interface FailureCount {
-  readonly failures: number;
+/** One user key's budget of evaluations, see {@link WxSessionStore.takeKeyAttempt}. */
+interface KeyBudget {
+  inFlight: number;
+  failed: number;
+  readonly expiresAt: number;
 }
 
 interface MemoryEntry {
@@ -46,10 +54,10 @@ interface HeldLock {
   readonly expiresAt: number;
 }
 
-// Prefixes keep tokens, user ids and counts apart in the one LRU map.
+// Prefixes keep tokens and user ids apart in the one LRU map.
 const SESSION = 's:';
 const USER = 'u:';
-const FAILURES = 'f:';
+const STORE = 'MemoryWxSessionStore';
 
 /**
  * The default store: a bounded LRU map in this process. Entries do not survive a restart and are
@@ -71,6 +79,9 @@ export class MemoryWxSessionStore extends WxSessionStore {
    */
   private readonly replayQueue: ReplayMark[] = [];
   private replayHead = 0;
+  /** Budget id → budget: not in the LRU of `entries`, see `maxEntries`. */
+  private readonly budgets = new Map<string, KeyBudget>();
+  private readonly maxKeyBudgets: number;
   private readonly accessTokens = new Map<string, WxSharedAccessToken>();
   private readonly locks = new Map<string, HeldLock>();
   private readonly maxEntries: number;
@@ -81,10 +92,14 @@ export class MemoryWxSessionStore extends WxSessionStore {
     super();
     this.maxEntries = positiveInteger('maxEntries', options.maxEntries ?? 100_000);
     this.maxReplayMarks = positiveInteger('maxReplayMarks', options.maxReplayMarks ?? 100_000);
+    this.maxKeyBudgets = 3 * this.maxEntries;
     this.now = options.now ?? Date.now;
   }
 
-  /** How many entries are held, expired ones not yet evicted included (replay marks apart). */
+  /**
+   * How many entries are held, expired ones not yet evicted included (replay marks and key
+   * budgets apart).
+   */
   get size(): number {
     return this.entries.size;
   }
@@ -99,7 +114,6 @@ export class MemoryWxSessionStore extends WxSessionStore {
 
   delete(token: string): Promise<void> {
     this.entries.delete(SESSION + token);
-    this.entries.delete(FAILURES + token);
     return Promise.resolve();
   }
 
@@ -151,21 +165,37 @@ export class MemoryWxSessionStore extends WxSessionStore {
     return Promise.resolve(true);
   }
 
-  recordKeyFailure(token: string, maxFailures: number, ttlSeconds: number): Promise<WxKeyFailureCount> {
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
-    const key = FAILURES + token;
-    const entry = this.entries.get(key);
-    const live = entry !== undefined && entry.expiresAt > this.now();
-    const failures = (live ? (entry.value as FailureCount).failures : 0) + 1;
-    if (live) {
-      // The count keeps the expiry of its first failure, as an INCR would keep a Redis TTL.
-      entry.value = Object.freeze({ failures });
-    } else {
-      this.writeEntry(key, Object.freeze({ failures }), ttlSeconds);
+  takeKeyAttempt(budgetId: string, maxAttempts: number, ttlSeconds: number): Promise<WxKeyAttempt> {
+    try {
+      checkKeyAttempt(STORE, budgetId, maxAttempts, ttlSeconds);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    const revoked = failures >= maxFailures;
-    if (revoked) this.entries.delete(SESSION + token);
-    return Promise.resolve({ failures, revoked });
+    const now = this.now();
+    let budget = this.liveBudget(budgetId, now);
+    if (budget === undefined) {
+      budget = { inFlight: 0, failed: 0, expiresAt: now + ttlSeconds * 1000 };
+      this.budgets.set(budgetId, budget);
+      if (this.budgets.size > this.maxKeyBudgets) this.sweepBudgets(budgetId, now);
+    }
+    if (budget.failed >= maxAttempts) return Promise.resolve('spent');
+    if (budget.inFlight + budget.failed >= maxAttempts) return Promise.resolve('busy');
+    budget.inFlight += 1;
+    return Promise.resolve('granted');
+  }
+
+  settleKeyAttempt(budgetId: string, succeeded: boolean): Promise<void> {
+    try {
+      checkBudgetId(STORE, budgetId);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const budget = this.liveBudget(budgetId, this.now());
+    if (budget !== undefined) {
+      if (budget.inFlight > 0) budget.inFlight -= 1;
+      if (!succeeded) budget.failed += 1;
+    }
+    return Promise.resolve();
   }
 
   readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined> {
@@ -228,6 +258,37 @@ export class MemoryWxSessionStore extends WxSessionStore {
   private evictOldest(): void {
     const oldest = this.entries.keys().next();
     if (oldest.done !== true) this.entries.delete(oldest.value);
+  }
+
+  /** The budget `budgetId` unless it expired (then it is dropped). */
+  private liveBudget(budgetId: string, now: number): KeyBudget | undefined {
+    const budget = this.budgets.get(budgetId);
+    if (budget === undefined || budget.expiresAt > now) return budget;
+    this.budgets.delete(budgetId);
+    return undefined;
+  }
+
+  /**
+   * Past the bound of budgets: drops every budget that expired or whose key is no longer here
+   * (current keys, and previous keys within their grace period), keeping `keep`, the one being
+   * taken. The keys here are at most two per entry, so at most `2 * maxEntries` budgets protect
+   * one and a sweep frees a third of the bound or more: one SHA-256 per key, amortised to a few
+   * per new budget, and only in a store that holds more budgets than entries.
+   */
+  private sweepBudgets(keep: string, now: number): void {
+    const guarded = new Set<string>([keep]);
+    for (const [key, entry] of this.entries) {
+      if (!key.startsWith(USER) || entry.expiresAt <= now) continue;
+      const userId = key.slice(USER.length);
+      const keys = entry.value as WxUserKeys;
+      guarded.add(userKeyBudgetId(userId, keys.sessionKey));
+      if (keys.previousSessionKey !== undefined && (keys.previousKeyExpiresAt ?? 0) > now) {
+        guarded.add(userKeyBudgetId(userId, keys.previousSessionKey));
+      }
+    }
+    for (const [budgetId, budget] of this.budgets) {
+      if (budget.expiresAt <= now || !guarded.has(budgetId)) this.budgets.delete(budgetId);
+    }
   }
 
   /**

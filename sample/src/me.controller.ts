@@ -1,6 +1,5 @@
 import { BadRequestException, Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
 import {
-  toOpenDataPayload,
   WxOpenData,
   WxOpenDataExceptionFilter,
   WxPhoneNumber,
@@ -33,7 +32,7 @@ export class MeController {
    */
   @Post('phone')
   @HttpCode(200)
-  @WxVerified()
+  @WxVerified(WxPhoneNumber, { payloadOptional: true })
   @ApiWxOpenData({
     payload: WxPhoneNumber,
     body: {
@@ -48,10 +47,11 @@ export class MeController {
   })
   async phone(
     @Body() body: { code?: unknown },
-    @WxOpenData() decrypted: Record<string, unknown> | undefined,
+    @WxOpenData() decrypted: WxPhoneNumber | undefined,
     @WxSession() session: WxSessionInfo,
   ): Promise<WxPhoneNumber> {
-    if (decrypted !== undefined) return toOpenDataPayload(WxPhoneNumber, decrypted);
+    // Decrypted, validated and counted by the library's DTO path, like every other payload.
+    if (decrypted !== undefined) return decrypted;
     if (typeof body?.code !== 'string' || body.code === '') {
       throw new BadRequestException('send { encryptedData, iv } or { code }');
     }

@@ -14,7 +14,7 @@ import {
   WxSessionStoreUnavailableError,
   WxUserInfo,
   WxVerified,
-  type WxKeyFailureCount,
+  type WxKeyAttempt,
   type WxOpenDataModuleOptions,
   type WxSessionInfo,
   type WxSessionWithKeys,
@@ -64,7 +64,7 @@ class StateController {
 
 /** A memory store whose chosen operations fail as a Redis outage would. */
 class FlakyStore extends MemoryWxSessionStore {
-  failing = new Set<'read' | 'claim' | 'count' | 'keys'>();
+  failing = new Set<'read' | 'claim' | 'count' | 'take' | 'keys'>();
 
   override getUserKeys(userId: string) {
     if (this.failing.has('keys')) {
@@ -84,11 +84,17 @@ class FlakyStore extends MemoryWxSessionStore {
     }
     return super.claimPayload(fingerprint, ttlSeconds);
   }
-  override recordKeyFailure(token: string, max: number, ttl: number): Promise<WxKeyFailureCount> {
-    if (this.failing.has('count')) {
-      return Promise.reject(new WxSessionStoreUnavailableError('timeout', 'recordKeyFailure', 2));
+  override takeKeyAttempt(budgetId: string, max: number, ttl: number): Promise<WxKeyAttempt> {
+    if (this.failing.has('take')) {
+      return Promise.reject(new WxSessionStoreUnavailableError('timeout', 'takeKeyAttempt', 2));
     }
-    return super.recordKeyFailure(token, max, ttl);
+    return super.takeKeyAttempt(budgetId, max, ttl);
+  }
+  override settleKeyAttempt(budgetId: string, succeeded: boolean): Promise<void> {
+    if (this.failing.has('count')) {
+      return Promise.reject(new WxSessionStoreUnavailableError('timeout', 'settleKeyAttempt', 2));
+    }
+    return super.settleKeyAttempt(budgetId, succeeded);
   }
 }
 
@@ -210,19 +216,27 @@ describe.each(ADAPTERS)('fleet state in the Nest layer (%s)', (adapter) => {
       expect(fifth.body).toEqual(WX_OPEN_DATA_REJECTED_BODY);
       const after = await h.post('/me/profile', token, dave.getUserInfo()).expect(401);
       expect(after.body.code).toBe('WX_SESSION_REQUIRED');
-      expect(h.logger.containing('revoked after 5 key-dependent failures')).toHaveLength(1);
+      expect(h.logger.containing('is spent (5 key-dependent failures)')).toHaveLength(1);
       const again = await h.login(dave);
       await h.post('/me/profile', again, dave.getUserInfo()).expect(200);
     });
 
-    it('counts failures per session: another session of the same user is untouched', async () => {
+    it('counts failures per user key: every session of the user shares its budget; a new key has its own', async () => {
       const erin = user();
-      const doomed = await h.login(erin);
-      const kept = await h.login(erin);
+      const first = await h.login(erin);
+      const second = await h.login(erin);
       for (let i = 0; i < 5; i += 1) {
-        await h.post('/me/profile', doomed, { ...erin.getUserInfo(), signature: '0'.repeat(40) }).expect(401);
+        const token = i % 2 === 0 ? first : second;
+        await h.post('/me/profile', token, { ...erin.getUserInfo(), signature: '0'.repeat(40) }).expect(401);
       }
-      await h.post('/me/profile', kept, erin.getUserInfo()).expect(200);
+      // The key's budget is spent, for every token of the user: their keys are gone.
+      for (const token of [first, second]) {
+        expect((await h.post('/me/profile', token, erin.getUserInfo())).body.code).toBe(
+          'WX_SESSION_REQUIRED',
+        );
+      }
+      const fresh = await h.login(erin);
+      await h.post('/me/profile', fresh, erin.getUserInfo()).expect(200);
     });
   });
 
@@ -302,6 +316,15 @@ describe.each(ADAPTERS)('fleet state in the Nest layer (%s)', (adapter) => {
       store.failing.clear();
       // Nothing was marked: the client's retry goes through.
       await h.post('/me/profile', token, payload).expect(200);
+    });
+
+    it('taking a key attempt: 503 before the key is used', async () => {
+      const user = new MiniProgramClient(h.wechat, { appId: APP_ID });
+      const token = await h.login(user);
+      store.failing.add('take');
+      expectUnavailable(await h.post('/me/profile', token, user.getUserInfo()));
+      store.failing.clear();
+      await h.post('/me/profile', token, user.getUserInfo()).expect(200);
     });
 
     it('counting a key failure: 503 rather than an uncounted 401', async () => {

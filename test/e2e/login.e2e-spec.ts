@@ -286,26 +286,20 @@ describe('key rotation without a grace period, and racing logins', () => {
 
   it('checkSessionKeyOnFailure tells a stale key from a forged payload in the log only', async () => {
     h = await startHarness('express', { checkSessionKeyOnFailure: true });
-    const user = new MiniProgramClient(h.wechat, { appId: APP_ID });
-    const { token } = (await h.http().post('/auth/login').send({ code: user.login() }).expect(200)).body;
-    const forged = { ...user.getUserInfo(), signature: '0'.repeat(40) };
-    const a = await h
-      .http()
-      .post('/me/profile')
-      .set('Authorization', `Bearer ${token}`)
-      .send(forged)
-      .expect(401);
+    const post = (token: string, body: object) =>
+      h.http().post('/me/profile').set('Authorization', `Bearer ${token}`).send(body).expect(401);
+    const forger = new MiniProgramClient(h.wechat, { appId: APP_ID });
+    const forgerToken = (await h.http().post('/auth/login').send({ code: forger.login() }).expect(200)).body
+      .token;
+    const a = await post(forgerToken, { ...forger.getUserInfo(), signature: '0'.repeat(40) });
     await waitFor(
       () => h.logger.containing('the session key is valid, so the rejected payload was forged').length === 1,
     );
-    // The user logs in with WeChat behind the server's back: the stored key goes stale.
+    // Another user logs in with WeChat behind the server's back: their stored key goes stale.
+    const user = new MiniProgramClient(h.wechat, { appId: APP_ID });
+    const token = (await h.http().post('/auth/login').send({ code: user.login() }).expect(200)).body.token;
     await h.app.get(WxApiClient).code2Session(user.login());
-    const b = await h
-      .http()
-      .post('/me/profile')
-      .set('Authorization', `Bearer ${token}`)
-      .send(user.getUserInfo())
-      .expect(401);
+    const b = await post(token, user.getUserInfo());
     expect(b.text).toBe(a.text);
     await waitFor(() => h.logger.containing('no longer valid at WeChat').length === 1);
     expect(h.logger.containing('the session key is valid, so the rejected payload was forged')).toHaveLength(

@@ -1,12 +1,4 @@
-import {
-  Controller,
-  Get,
-  Injectable,
-  Module,
-  UseGuards,
-  UseInterceptors,
-  type INestApplication,
-} from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -17,12 +9,11 @@ import {
   WxSession,
   WxSessionService,
   WxSessionStore,
-  WxDecryptInterceptor,
-  WxSignatureGuard,
   WxVerified,
+  WxVerifiedGuard,
+  type WxCallSite,
   type WxOpenDataModuleOptions,
   type WxOpenDataOptionsFactory,
-  type WxRequestState,
   type WxSessionInfo,
 } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
@@ -128,9 +119,9 @@ describe.each(ADAPTERS)('WxOpenDataModule (%s)', (adapter) => {
 
   it('a guard subclass can override the protected hooks', async () => {
     @Injectable()
-    class QueryTokenGuard extends WxSignatureGuard {
-      protected override getSessionToken(request: WxRequestState & { query?: Record<string, unknown> }) {
-        const token = request.query?.['token'];
+    class QueryTokenGuard extends WxVerifiedGuard {
+      protected override getSessionToken(site: WxCallSite) {
+        const token = (site.holder as { query?: Record<string, unknown> }).query?.['token'];
         return typeof token === 'string' ? token : undefined;
       }
     }
@@ -138,7 +129,6 @@ describe.each(ADAPTERS)('WxOpenDataModule (%s)', (adapter) => {
     class QueryController {
       @Get('query')
       @UseGuards(QueryTokenGuard)
-      @UseInterceptors(WxDecryptInterceptor)
       me(@WxSession() session: WxSessionInfo) {
         return session;
       }

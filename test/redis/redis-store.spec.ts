@@ -1,6 +1,7 @@
 import KeyvRedis, { createClient, Keyv } from '@keyv/redis';
 import {
   createSessionToken,
+  keyBudgetId,
   RedisWxSessionStore,
   WxSessionStoreUnavailableError,
   wxUserId,
@@ -49,7 +50,7 @@ describe('RedisWxSessionStore', () => {
       const accessToken = `AT-${createSessionToken()}`;
       await store.setUserKeys(wxUserId(APP, openid), { sessionKey, version: 1 }, null, 600);
       await store.set(token, record(openid), 600);
-      await store.recordKeyFailure(token, 5, 600);
+      await store.takeKeyAttempt(keyBudgetId(APP, openid, sessionKey), 5, 600);
       await store.claimPayload('fingerprint-layout', 300);
       await store.writeAccessToken(APP, {
         accessToken,
@@ -62,7 +63,7 @@ describe('RedisWxSessionStore', () => {
       expect(keys).toEqual(
         expect.arrayContaining([
           expect.stringMatching(new RegExp(`^${namespace}:session:\\{[A-Za-z0-9_-]{43}\\}$`)),
-          expect.stringMatching(new RegExp(`^${namespace}:key-failures:\\{[A-Za-z0-9_-]{43}\\}$`)),
+          `${namespace}:key-budget:{${keyBudgetId(APP, openid, sessionKey)}}`,
           `${namespace}:user:${APP}:${openid}`,
           `${namespace}:replay:fingerprint-layout`,
           `${namespace}:access-token:{${APP}}`,

@@ -1,14 +1,17 @@
 import {
   createSessionToken,
   isSessionToken,
+  keyBudgetId,
   MemoryWxSessionStore,
   WxSessionStore,
+  wxUserId,
   type WxSessionRecord,
   type WxUserKeys,
 } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
 
 const START = 1_700_000_000_000;
+const APP_ID = 'wx4f4bc4dec97d474b';
 
 /** A clock the test moves by hand. */
 class ManualClock {
@@ -405,16 +408,99 @@ describe('MemoryWxSessionStore: fleet state in one process', () => {
     await expect(store.claimPayload('fp-0', 1)).resolves.toBe(true);
   });
 
-  it('counts key failures and revokes at the limit; the count follows its own TTL', async () => {
+  it('keeps each key budget for its own TTL from the first take, on its clock', async () => {
     const clock = new ManualClock();
     const store = new MemoryWxSessionStore({ now: clock.now });
-    const token = createSessionToken();
-    await store.set(token, session('o-count'), 600);
-    await expect(store.recordKeyFailure(token, 2, 60)).resolves.toEqual({ failures: 1, revoked: false });
+    const budget = keyBudgetId(APP_ID, 'o-count', createSessionKey());
+    await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+    await store.settleKeyAttempt(budget, false);
+    clock.advanceSeconds(59);
+    await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+    await store.settleKeyAttempt(budget, false);
+    await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('spent');
+    clock.advanceSeconds(1);
+    await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+    // A settle after the budget expired counts on no new one.
     clock.advanceSeconds(60);
-    await expect(store.recordKeyFailure(token, 2, 60)).resolves.toEqual({ failures: 1, revoked: false });
-    await expect(store.recordKeyFailure(token, 2, 60)).resolves.toEqual({ failures: 2, revoked: true });
-    await expect(store.get(token)).resolves.toBeUndefined();
+    await store.settleKeyAttempt(budget, false);
+    await expect(store.takeKeyAttempt(budget, 1, 60)).resolves.toBe('granted');
+    expect(store.size).toBe(0);
+  });
+
+  // Issue 11 §1, eviction: the per-session failure count sat in the LRU of sessions and was never
+  // refreshed there, while each request refreshed the session: with maxEntries 1000 and ordinary
+  // churn one session made 40 failures and stayed alive.
+  it('never evicts a live key budget before the session and keys it protects (maxEntries 1000, churn)', async () => {
+    const store = new MemoryWxSessionStore({ maxEntries: 1000 });
+    const victim = { token: createSessionToken(), openid: 'o-victim', sessionKey: createSessionKey() };
+    await store.setUserKeys(
+      wxUserId(APP_ID, victim.openid),
+      { sessionKey: victim.sessionKey, version: 1 },
+      null,
+      3600,
+    );
+    await store.set(victim.token, session(victim.openid), 3600);
+
+    /** One guarded request: read the session, take an attempt of its key, settle it. */
+    const request = async (token: string, succeeds: boolean): Promise<boolean> => {
+      const found = await store.getSessionWithKeys(token);
+      if (found?.keys === undefined) return false;
+      const budget = keyBudgetId(found.session.appId, found.session.openid, found.keys.sessionKey);
+      if ((await store.takeKeyAttempt(budget, 5, 3600)) !== 'granted') return false;
+      await store.settleKeyAttempt(budget, succeeds);
+      return true;
+    };
+
+    let evaluated = 0;
+    for (let round = 0; round < 40; round += 1) {
+      // Ordinary churn: 150 users log in and make a request each, so entries are evicted and
+      // budgets pass their bound several times over.
+      for (let i = 0; i < 150; i += 1) {
+        const [token, openid] = [createSessionToken(), `o-churn-${round}-${i}`];
+        await store.setUserKeys(
+          wxUserId(APP_ID, openid),
+          { sessionKey: createSessionKey(), version: 1 },
+          null,
+          3600,
+        );
+        await store.set(token, session(openid), 3600);
+        await request(token, true);
+      }
+      if (await request(victim.token, false)) evaluated += 1;
+    }
+    // The victim's session is alive (each attempt read it), and its key was evaluated 5 times.
+    await expect(store.get(victim.token)).resolves.toBeDefined();
+    expect(evaluated).toBe(5);
+  });
+
+  it('past the bound of budgets, drops those whose key left the store, keeps those of keys still here', async () => {
+    const store = new MemoryWxSessionStore({ maxEntries: 4 });
+    const kept = { openid: 'o-kept', sessionKey: createSessionKey(), previous: createSessionKey() };
+    await store.setUserKeys(
+      wxUserId(APP_ID, kept.openid),
+      {
+        sessionKey: kept.sessionKey,
+        version: 2,
+        previousSessionKey: kept.previous,
+        previousKeyExpiresAt: Date.now() + 60_000,
+      },
+      null,
+      60,
+    );
+    const current = keyBudgetId(APP_ID, kept.openid, kept.sessionKey);
+    const previous = keyBudgetId(APP_ID, kept.openid, kept.previous);
+    const gone = keyBudgetId(APP_ID, 'o-not-here', createSessionKey());
+    for (const budget of [current, previous, gone]) {
+      await store.takeKeyAttempt(budget, 1, 60);
+      await store.settleKeyAttempt(budget, false);
+    }
+    // 3 × maxEntries budgets at most: 40 more sweep the ones of absent keys.
+    for (let i = 0; i < 40; i += 1)
+      await store.takeKeyAttempt(keyBudgetId(APP_ID, `o-${i}`, createSessionKey()), 1, 60);
+    await expect(store.takeKeyAttempt(current, 1, 60)).resolves.toBe('spent');
+    await expect(store.takeKeyAttempt(previous, 1, 60)).resolves.toBe('spent');
+    await expect(store.takeKeyAttempt(gone, 1, 60)).resolves.toBe('granted');
+    expect(store.size).toBe(1);
   });
 
   it('reads its clock for key versions from the now option, in microseconds', async () => {
@@ -424,6 +510,34 @@ describe('MemoryWxSessionStore: fleet state in one process', () => {
 
   it.each([0, -1, 1.5, Number.NaN])('refuses maxReplayMarks %p', (maxReplayMarks) => {
     expect(() => new MemoryWxSessionStore({ maxReplayMarks })).toThrow(/maxReplayMarks/);
+  });
+});
+
+describe('key budget ids', () => {
+  it('are 22 base64url characters, the same for one user and key, different for another key, user or app', () => {
+    const key = createSessionKey();
+    const id = keyBudgetId(APP_ID, 'o-a', key);
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(keyBudgetId(APP_ID, 'o-a', key)).toBe(id);
+    expect(keyBudgetId(APP_ID, 'o-a', createSessionKey())).not.toBe(id);
+    expect(keyBudgetId(APP_ID, 'o-b', key)).not.toBe(id);
+    expect(keyBudgetId('wx0000000000000000', 'o-a', key)).not.toBe(id);
+  });
+
+  it('show no part of the key', () => {
+    for (let i = 0; i < 50; i += 1) {
+      const key = createSessionKey();
+      const id = keyBudgetId(APP_ID, 'o-a', key);
+      const raw = Buffer.from(key, 'base64');
+      for (const form of [
+        key,
+        key.slice(0, 8),
+        raw.toString('base64url').slice(0, 8),
+        raw.toString('hex').slice(0, 8),
+      ]) {
+        expect(id).not.toContain(form);
+      }
+    }
   });
 });
 

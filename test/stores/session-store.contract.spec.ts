@@ -1,5 +1,6 @@
 import {
   createSessionToken,
+  keyBudgetId,
   MemoryWxSessionStore,
   RedisWxSessionStore,
   wxUserId,
@@ -39,12 +40,18 @@ function memoryKit(): StoreKit {
   };
 }
 
+/**
+ * The contract is about answers, not deadlines (the outage suites test those): a generous command
+ * timeout keeps a loaded machine from failing it with 503s.
+ */
+const commandTimeoutMs = 2000;
+
 function redisKit(): StoreKit {
   const namespace = testNamespace('contract');
   const opened: RedisWxSessionStore[] = [];
   return {
     open: async () => {
-      const store = new RedisWxSessionStore({ url: REDIS_URL, namespace });
+      const store = new RedisWxSessionStore({ url: REDIS_URL, namespace, commandTimeoutMs });
       opened.push(store);
       await store.connect();
       return store;
@@ -68,7 +75,11 @@ function clusterKit(): StoreKit {
   return {
     open: async () => {
       const nodes = await (cluster ??= RedisClusterProcesses.start());
-      const store = new RedisWxSessionStore({ redisOptions: { rootNodes: nodes.rootNodes }, namespace });
+      const store = new RedisWxSessionStore({
+        redisOptions: { rootNodes: nodes.rootNodes },
+        namespace,
+        commandTimeoutMs,
+      });
       opened.push(store);
       await store.connect();
       return store;
@@ -88,7 +99,7 @@ function sentinelKit(): StoreKit {
   return {
     open: async () => {
       const sentinel = await (topology ??= RedisSentinelProcesses.start());
-      const store = new RedisWxSessionStore({ redisOptions: sentinel.options, namespace });
+      const store = new RedisWxSessionStore({ redisOptions: sentinel.options, namespace, commandTimeoutMs });
       opened.push(store);
       await store.connect();
       return store;
@@ -118,6 +129,9 @@ function keys(version: number, extra: Partial<WxUserKeys> = {}): WxUserKeys {
 }
 
 const uniqueId = (label: string): string => `${label}-${createSessionToken().slice(0, 12)}`;
+
+/** The budget of a fresh key of a user of its own. */
+const budgetOf = (label: string): string => keyBudgetId(APP, uniqueId(label), createSessionKey());
 
 describe.each(KITS)('WxSessionStore contract: %s', (name, makeKit) => {
   let kit: StoreKit;
@@ -185,7 +199,7 @@ describe.each(KITS)('WxSessionStore contract: %s', (name, makeKit) => {
       await expect(store.set(token, record('o-nan'), ttl)).rejects.toThrow(RangeError);
       await expect(store.setUserKeys(uniqueId('u'), keys(1), null, ttl)).rejects.toThrow(RangeError);
       await expect(store.claimPayload(uniqueId('fp'), ttl)).rejects.toThrow(RangeError);
-      await expect(store.recordKeyFailure(token, 5, ttl)).rejects.toThrow(RangeError);
+      await expect(store.takeKeyAttempt(budgetOf('o-nan'), 5, ttl)).rejects.toThrow(RangeError);
       await expect(store.lockAccessTokenRefresh(uniqueId('wx'), ttl)).rejects.toThrow(RangeError);
       await expect(store.get(token)).resolves.toBeUndefined();
     });
@@ -318,44 +332,120 @@ describe.each(KITS)('WxSessionStore contract: %s', (name, makeKit) => {
     });
   });
 
-  describe('key-failure counter', () => {
-    it('counts failures across instances and revokes the session at the limit', async () => {
+  describe('key-attempt budget', () => {
+    it('grants up to the limit across instances, then busy while in flight; a success gives its slot back', async () => {
+      const budget = budgetOf('o-budget');
+      const first = await Promise.all([store, other, store].map((s) => s.takeKeyAttempt(budget, 3, 60)));
+      expect(first).toEqual(['granted', 'granted', 'granted']);
+      await expect(other.takeKeyAttempt(budget, 3, 60)).resolves.toBe('busy');
+      await other.settleKeyAttempt(budget, true);
+      await expect(store.takeKeyAttempt(budget, 3, 60)).resolves.toBe('granted');
+      await expect(store.takeKeyAttempt(budget, 3, 60)).resolves.toBe('busy');
+      for (const s of [store, other, store]) await s.settleKeyAttempt(budget, false);
+      await expect(other.takeKeyAttempt(budget, 3, 60)).resolves.toBe('spent');
+      await other.settleKeyAttempt(budget, true);
+      await expect(store.takeKeyAttempt(budget, 3, 60)).resolves.toBe('spent');
+    });
+
+    it('tells spent from busy: busy while failures plus attempts in flight reach the limit, spent once failures do', async () => {
+      const budget = budgetOf('o-busy');
+      await store.takeKeyAttempt(budget, 3, 60);
+      await store.settleKeyAttempt(budget, false);
+      await store.takeKeyAttempt(budget, 3, 60);
+      await store.settleKeyAttempt(budget, false);
+      await expect(other.takeKeyAttempt(budget, 3, 60)).resolves.toBe('granted');
+      await expect(store.takeKeyAttempt(budget, 3, 60)).resolves.toBe('busy');
+      await other.settleKeyAttempt(budget, false);
+      await expect(store.takeKeyAttempt(budget, 3, 60)).resolves.toBe('spent');
+    });
+
+    it('of 120 concurrent takes on two instances, exactly the limit is granted; failing them spends the key', async () => {
+      const budget = budgetOf('o-burst');
+      const answers = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => (i % 2 ? store : other).takeKeyAttempt(budget, 5, 60)),
+      );
+      expect(answers.filter((a) => a === 'granted')).toHaveLength(5);
+      expect(answers.filter((a) => a === 'busy')).toHaveLength(115);
+      await Promise.all(
+        Array.from({ length: 5 }, (_, i) => (i % 2 ? other : store).settleKeyAttempt(budget, false)),
+      );
+      await expect(store.takeKeyAttempt(budget, 5, 60)).resolves.toBe('spent');
+    });
+
+    it('of 100 concurrent requests that each take and fail, at most the limit ever evaluate the key', async () => {
+      const budget = budgetOf('o-race');
+      let evaluated = 0;
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const s = i % 2 ? store : other;
+          const answer = await s.takeKeyAttempt(budget, 5, 60);
+          if (answer === 'granted') {
+            evaluated += 1;
+            await s.settleKeyAttempt(budget, false);
+          }
+          return answer;
+        }),
+      );
+      expect(evaluated).toBeLessThanOrEqual(5);
+      expect(evaluated).toBe(answers.filter((a) => a === 'granted').length);
+      await expect(other.takeKeyAttempt(budget, 5, 60)).resolves.toBe(evaluated === 5 ? 'spent' : 'granted');
+    });
+
+    it('lives its TTL from the first take: later takes do not extend it', async () => {
+      const budget = budgetOf('o-budget-ttl');
+      await expect(store.takeKeyAttempt(budget, 2, 0.5)).resolves.toBe('granted');
+      await store.settleKeyAttempt(budget, false);
+      await pause(250);
+      await expect(other.takeKeyAttempt(budget, 2, 0.5)).resolves.toBe('granted');
+      await other.settleKeyAttempt(budget, false);
+      await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('spent');
+      // 650 ms after the first take, 400 ms after the second: gone only if the second did not extend it.
+      await pause(400);
+      await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+    });
+
+    it('settling creates no budget, and never takes in-flight attempts below zero', async () => {
+      const absent = budgetOf('o-settle-absent');
+      await store.settleKeyAttempt(absent, false);
+      await store.settleKeyAttempt(absent, false);
+      await expect(other.takeKeyAttempt(absent, 1, 60)).resolves.toBe('granted');
+
+      const budget = budgetOf('o-settle-twice');
+      await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+      await store.settleKeyAttempt(budget, true);
+      await other.settleKeyAttempt(budget, true);
+      await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+      await expect(other.takeKeyAttempt(budget, 2, 60)).resolves.toBe('granted');
+      await expect(store.takeKeyAttempt(budget, 2, 60)).resolves.toBe('busy');
+    });
+
+    it('keeps budgets apart, and a logout (session delete) does not reset the key budget', async () => {
       const token = createSessionToken();
-      await store.set(token, record('o-fail'), 60);
-      for (let failure = 1; failure <= 4; failure += 1) {
-        await expect((failure % 2 ? store : other).recordKeyFailure(token, 5, 60)).resolves.toEqual({
-          failures: failure,
-          revoked: false,
-        });
-        await expect(store.get(token)).resolves.toBeDefined();
+      await store.set(token, record('o-budget-logout'), 60);
+      const [spent, fresh] = [budgetOf('o-budget-logout'), budgetOf('o-budget-other')];
+      await store.takeKeyAttempt(spent, 1, 60);
+      await store.settleKeyAttempt(spent, false);
+      await other.delete(token);
+      await expect(other.takeKeyAttempt(spent, 1, 60)).resolves.toBe('spent');
+      await expect(other.takeKeyAttempt(fresh, 1, 60)).resolves.toBe('granted');
+    });
+
+    it.each([
+      ['a zero limit', 'limit', 0],
+      ['a fractional limit', 'limit', 2.5],
+      ['a zero TTL', 'ttl', 0],
+      ['a negative TTL', 'ttl', -1],
+    ])('refuses %s (a budget that bounds nothing)', async (_label, which, value) => {
+      const budget = budgetOf('o-bad-args');
+      const [limit, ttl] = which === 'limit' ? [value, 60] : [5, value];
+      await expect(store.takeKeyAttempt(budget, limit, ttl)).rejects.toThrow(RangeError);
+    });
+
+    it('refuses a budget id that is not base64url (it names a Redis key and its slot)', async () => {
+      for (const id of ['', 'a}b{c', 'a b', 'x'.repeat(129)]) {
+        await expect(store.takeKeyAttempt(id, 5, 60)).rejects.toThrow(TypeError);
+        await expect(store.settleKeyAttempt(id, false)).rejects.toThrow(TypeError);
       }
-      await expect(other.recordKeyFailure(token, 5, 60)).resolves.toEqual({ failures: 5, revoked: true });
-      await expect(store.get(token)).resolves.toBeUndefined();
-    });
-
-    it('counts every one of 20 concurrent failures exactly once', async () => {
-      const token = createSessionToken();
-      await store.set(token, record('o-fail-race'), 60);
-      const counts = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).recordKeyFailure(token, 5, 60)),
-      );
-      expect(counts.map((c) => c.failures).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: 20 }, (_, i) => i + 1),
-      );
-      await expect(store.get(token)).resolves.toBeUndefined();
-    });
-
-    it('forgets the count when its session is deleted, and when its TTL passes', async () => {
-      const token = createSessionToken();
-      await store.set(token, record('o-fail-reset'), 60);
-      await store.recordKeyFailure(token, 5, 60);
-      await store.recordKeyFailure(token, 5, 60);
-      await store.delete(token);
-      await expect(store.recordKeyFailure(token, 5, 60)).resolves.toEqual({ failures: 1, revoked: false });
-      const short = createSessionToken();
-      await store.recordKeyFailure(short, 5, 0.2);
-      await pause(350);
-      await expect(store.recordKeyFailure(short, 5, 60)).resolves.toEqual({ failures: 1, revoked: false });
     });
   });
 

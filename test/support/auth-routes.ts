@@ -23,8 +23,8 @@ export class AuthTestRoutes {
 
   @Post('auth/login')
   @HttpCode(200)
-  login(@Body() body: { code: string }) {
-    return this.sessions.login(body.code);
+  login(@Body('code') code: unknown) {
+    return this.sessions.login(code);
   }
 
   @Post('auth/logout')

@@ -6,15 +6,16 @@ import { createHash } from 'node:crypto';
  * | key | value | TTL |
  * | --- | --- | --- |
  * | `<ns>:session:{<sha256(token)>}` | session record, JSON | the session TTL |
- * | `<ns>:key-failures:{<sha256(token)>}` | failure count | the session TTL, from the first failure |
+ * | `<ns>:key-budget:{<keyBudgetId>}` | hash: `inFlight`, `failed` | the session TTL, from the first take |
  * | `<ns>:user:<appId>:<openid>` | the user's keys (secret), JSON | the session TTL, renewed at login |
  * | `<ns>:replay:<sha256(encryptedData)>` | `1` | the freshness window |
  * | `<ns>:access-token:{<appId>}` | the access token (secret), JSON | until it expires |
  * | `<ns>:access-token-lock:{<appId>}` | a random holder id | the lock TTL |
  *
  * Tokens appear in key names only hashed: a key name shows up in `SCAN`, `MONITOR` and slow
- * logs, and a token is a bearer credential. Braces are Redis Cluster hash tags: a session and its
- * failure count share a slot, so one script can count a failure and revoke the session.
+ * logs, and a token is a bearer credential. A budget id is a hash of the user and the key
+ * (`keyBudgetId`), so no key material shows either. Braces are Redis Cluster hash tags: each
+ * script touches one key, or keys of one tag, so every script runs within one slot.
  *
  * @internal
  */
@@ -32,8 +33,9 @@ export class RedisKeyLayout {
     return `${this.namespace}:session:{${hashToken(token)}}`;
   }
 
-  keyFailures(token: string): string {
-    return `${this.namespace}:key-failures:{${hashToken(token)}}`;
+  /** `budgetId` is `keyBudgetId(appId, openid, sessionKey)`, base64url: no brace in it. */
+  keyBudget(budgetId: string): string {
+    return `${this.namespace}:key-budget:{${budgetId}}`;
   }
 
   /** `userId` is `wxUserId(appId, openid)`: `<appId>:<openid>`. */

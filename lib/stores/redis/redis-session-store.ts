@@ -3,12 +3,13 @@ import type { WxAccessTokenLock, WxSharedAccessToken } from '../../api/access-to
 import {
   WxSessionStore,
   wxUserId,
-  type WxKeyFailureCount,
+  type WxKeyAttempt,
   type WxSessionRecord,
   type WxSessionWithKeys,
   type WxUserKeys,
 } from '../../session/index.js';
 import type { WxLoginCodeClaim, WxRememberedLogin } from '../../session/index.js';
+import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
 import { RedisConnection, type RedisCommands } from './connection.js';
 import { RedisKeyLayout } from './keys.js';
 import { resolveRedisStoreOptions, type RedisWxSessionStoreOptions } from './options.js';
@@ -16,21 +17,23 @@ import { CLAIM_LOGIN_CODE } from './scripts.js';
 import {
   CLOCK_MICROS,
   READ_SESSION_WITH_KEYS,
-  RECORD_KEY_FAILURE,
   RELEASE_LOCK,
   SET_USER_KEYS_IF_VERSION,
+  SETTLE_KEY_ATTEMPT,
+  TAKE_KEY_ATTEMPT,
   type RedisScript,
 } from './scripts.js';
 
 /**
  * Sessions, users' keys and the fleet's shared state in Redis, for any number of app instances:
  * a session created on one instance works on all, a logout or key rotation on one is seen by all,
- * and the access token, the replay cache and the key-failure counts are the fleet's.
+ * and the access token, the replay cache and the key-attempt budgets are the fleet's.
  *
  * - Values are JSON; TTLs are set in Redis (`PX`), so Redis expires entries by itself; keys sit
  *   under `namespace` and name no secret (tokens appear hashed, see the README's key layout).
- * - The compare-and-set of users' keys, failure counting with revocation, and lock release are
- *   Lua scripts, atomic across instances; replay marks and locks are `SET NX`.
+ * - The compare-and-set of users' keys, taking and settling key attempts, and lock release are
+ *   Lua scripts (one round trip each), atomic across instances; replay marks and locks are
+ *   `SET NX`.
  * - A guarded request costs one round trip: one script reads the session and its user's keys
  *   (two reads on a Redis Cluster, where the user's key sits in another slot).
  * - Fails closed: an operation that Redis does not answer within `commandTimeoutMs` throws
@@ -107,8 +110,8 @@ export class RedisWxSessionStore extends WxSessionStore {
   }
 
   async delete(token: string): Promise<void> {
-    const keys = [this.layout.session(token), this.layout.keyFailures(token)];
-    await this.connection.run('delete', (redis) => redis.del(keys));
+    const key = this.layout.session(token);
+    await this.connection.run('delete', (redis) => redis.del([key]));
   }
 
   async getUserKeys(userId: string): Promise<WxUserKeys | undefined> {
@@ -167,14 +170,23 @@ export class RedisWxSessionStore extends WxSessionStore {
     return reply !== null && reply !== undefined;
   }
 
-  async recordKeyFailure(token: string, maxFailures: number, ttlSeconds: number): Promise<WxKeyFailureCount> {
-    const ttl = toTtlMs(ttlSeconds);
-    const keys = [this.layout.keyFailures(token), this.layout.session(token)];
-    const reply = await this.connection.run('recordKeyFailure', (redis) =>
-      runScript(redis, RECORD_KEY_FAILURE, keys, [String(maxFailures), String(Math.max(ttl, 1))]),
+  async takeKeyAttempt(budgetId: string, maxAttempts: number, ttlSeconds: number): Promise<WxKeyAttempt> {
+    checkKeyAttempt(STORE, budgetId, maxAttempts, ttlSeconds);
+    const key = this.layout.keyBudget(budgetId);
+    const args = [String(maxAttempts), String(toTtlMs(ttlSeconds))];
+    const reply = Number(
+      await this.connection.run('takeKeyAttempt', (redis) => runScript(redis, TAKE_KEY_ATTEMPT, [key], args)),
     );
-    const [failures, revoked] = Array.isArray(reply) ? reply : [];
-    return { failures: Number(failures), revoked: Number(revoked) === 1 };
+    if (reply === 1) return 'granted';
+    return reply === -1 ? 'spent' : 'busy';
+  }
+
+  async settleKeyAttempt(budgetId: string, succeeded: boolean): Promise<void> {
+    checkBudgetId(STORE, budgetId);
+    const key = this.layout.keyBudget(budgetId);
+    await this.connection.run('settleKeyAttempt', (redis) =>
+      runScript(redis, SETTLE_KEY_ATTEMPT, [key], [succeeded ? '1' : '0']),
+    );
   }
 
   async readAccessToken(appId: string): Promise<WxSharedAccessToken | undefined> {
@@ -255,6 +267,8 @@ export class RedisWxSessionStore extends WxSessionStore {
     );
   }
 }
+
+const STORE = 'RedisWxSessionStore';
 
 /** EVALSHA, and EVAL once when the server does not have the script yet (or lost it). */
 async function runScript(

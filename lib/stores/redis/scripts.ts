@@ -58,18 +58,33 @@ return 1
 `);
 
 /**
- * Counts a key-dependent failure and revokes the session at the limit, in one step. KEYS[1] the
- * count, KEYS[2] the session (same hash slot); ARGV[1] the limit, ARGV[2] the count's TTL in ms.
- * Returns {count, 1 when the session was revoked else 0}.
+ * Takes one attempt from a key's budget. KEYS[1] the budget (a hash: `inFlight`, `failed`);
+ * ARGV[1] the limit, ARGV[2] the budget's TTL in ms, set by the first take only.
+ * Returns 1 granted, 0 busy, -1 spent.
  */
-export const RECORD_KEY_FAILURE = script(`
-local failures = redis.call('INCR', KEYS[1])
-if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if failures >= tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[2])
-  return {failures, 1}
+export const TAKE_KEY_ATTEMPT = script(`
+local counts = redis.call('HMGET', KEYS[1], 'inFlight', 'failed')
+local inFlight = tonumber(counts[1]) or 0
+local failed = tonumber(counts[2]) or 0
+local limit = tonumber(ARGV[1])
+if failed >= limit then return -1 end
+if inFlight + failed >= limit then return 0 end
+redis.call('HINCRBY', KEYS[1], 'inFlight', 1)
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`);
+
+/**
+ * Settles a granted attempt. KEYS[1] the budget; ARGV[1] '1' when the attempt succeeded, else
+ * '0' (then the failure is counted). A budget that expired stays gone; inFlight stays >= 0.
+ */
+export const SETTLE_KEY_ATTEMPT = script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if (tonumber(redis.call('HGET', KEYS[1], 'inFlight')) or 0) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'inFlight', -1)
 end
-return {failures, 0}
+if ARGV[1] ~= '1' then redis.call('HINCRBY', KEYS[1], 'failed', 1) end
+return 1
 `);
 
 /** Releases a lock only for its holder. KEYS[1] the lock; ARGV[1] the holder id. */

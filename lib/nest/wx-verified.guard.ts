@@ -1,0 +1,258 @@
+import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  checkOpenDataIdentity,
+  decryptOpenData,
+  readEncryptedEnvelope,
+  readSignedRawData,
+  verifySignature,
+  WxDecryptionError,
+  WxMalformedPayloadError,
+  WxOpenDataError,
+  WxSessionNotFoundError,
+  WxSignatureError,
+  type WxDecryptOptions,
+  type WxEncryptedEnvelope,
+  type WxSignedRawData,
+} from '../core/index.js';
+import { toOpenDataPayload, type WxPayloadType } from '../payloads/index.js';
+import type { WxActiveSession } from '../session/index.js';
+import { KEY_FAILURE_FLOOR_MS, waitUntil } from './answer-floor.js';
+import { readCallSite, toContextError, type WxCallSite } from './call-site.js';
+import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { toWxAnswer } from './http-errors.js';
+import type { WxHttpRequest, WxResolvedIdentity } from './options.js';
+import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
+import { keepVerifiedCall } from './verified-calls.js';
+import { WxSessionService, type WxKeyAttemptTicket } from './wx-session.service.js';
+
+/**
+ * A route's metadata as the guard reads it, once per handler.
+ *
+ * @public
+ */
+export interface WxRoute {
+  /** The DTO of `@WxVerified(Dto)` / `@WxPayload(Dto)`, if any. */
+  readonly type: WxPayloadType | undefined;
+  readonly options: WxRouteOptions;
+}
+
+/**
+ * Who the call is from, with the keys that may verify its data.
+ *
+ * @public
+ */
+export interface WxCaller {
+  readonly session: WxActiveSession;
+  /** The session token, when the identity came from one. */
+  readonly token: string | undefined;
+}
+
+const NO_OPTIONS: WxRouteOptions = Object.freeze({});
+
+/**
+ * The one step that verifies a call's open data, in every context: finds the caller (the
+ * library's session token, or the app's own identity with `resolveIdentity`), takes the user's
+ * key, verifies `rawData`/`signature`, decrypts `encryptedData`/`iv`, checks the watermark and
+ * the identity, builds and validates the route's DTO, and accepts the payload once (replay
+ * protection). The envelope is read once; the current key and, within the rotation grace, the
+ * previous one are tried in one loop. The result is kept for `@WxOpenData()`, `@WxSession()` and
+ * `@WxSessionToken()`.
+ *
+ * `@WxVerified()` puts it on a route. Extend it and override the `protected` hooks to read the
+ * call, the token or the identity differently; `@UseGuards(YourGuard)` with `@WxPayload(Dto)`
+ * names the DTO.
+ *
+ * @public
+ */
+@Injectable()
+export class WxVerifiedGuard implements CanActivate {
+  protected readonly logger = new Logger('WxOpenData');
+  private readonly routes = new WeakMap<object, { readonly owner: object; readonly route: WxRoute }>();
+  private readonly decryptOptions: WxDecryptOptions;
+  private identityMissingLogged = false;
+
+  constructor(
+    @Inject(WX_OPEN_DATA_CONFIG) protected readonly config: WxOpenDataConfig,
+    protected readonly reflector: Reflector,
+    protected readonly sessions: WxSessionService,
+  ) {
+    this.decryptOptions = {
+      maxAgeSeconds: config.watermarkMaxAgeSeconds,
+      clockToleranceSeconds: config.clockToleranceSeconds,
+    };
+  }
+
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    const route = this.getRoute(context);
+    let site: WxCallSite;
+    try {
+      site = this.readCallSite(context, route.options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.verify(context, site, route);
+  }
+
+  /** The route's DTO and options, read from its metadata once per handler. */
+  protected getRoute(context: ExecutionContext): WxRoute {
+    const handler = context.getHandler();
+    const owner = context.getClass();
+    const cached = this.routes.get(handler);
+    if (cached !== undefined && cached.owner === owner) return cached.route;
+    const targets = [handler, owner];
+    const route: WxRoute = {
+      type: this.reflector.getAllAndOverride<WxPayloadType | undefined>(WX_PAYLOAD_TYPE, targets),
+      options:
+        this.reflector.getAllAndOverride<WxRouteOptions | undefined>(WX_ROUTE_OPTIONS, targets) ?? NO_OPTIONS,
+    };
+    this.routes.set(handler, { owner, route });
+    return route;
+  }
+
+  /** The call behind `context`: headers, body, the holder of the result. See {@link readCallSite}. */
+  protected readCallSite(context: ExecutionContext, options: WxRouteOptions): WxCallSite {
+    return readCallSite(context, options);
+  }
+
+  /**
+   * The session token of the call; default: a handshake token, else the module's
+   * `getSessionToken` option (given the HTTP request itself over HTTP).
+   */
+  protected getSessionToken(site: WxCallSite): string | undefined {
+    if (site.handshakeToken !== undefined) return site.handshakeToken;
+    return this.config.getSessionToken(site.kind === 'http' ? (site.holder as WxHttpRequest) : site);
+  }
+
+  /** The app's own identity of the caller; default: the module's `resolveIdentity` option. */
+  protected resolveIdentity(
+    context: ExecutionContext,
+  ): WxResolvedIdentity | undefined | Promise<WxResolvedIdentity | undefined> {
+    return this.config.resolveIdentity?.(context);
+  }
+
+  /** The whole flow, as one async step; a refusal is thrown as the context's error. */
+  private async verify(context: ExecutionContext, site: WxCallSite, route: WxRoute): Promise<boolean> {
+    let caller: WxCaller | undefined;
+    /** When the key-dependent work began: key-dependent failures answer at this + the floor. */
+    let keyWorkStartedAt = -1;
+    let attempt: WxKeyAttemptTicket | undefined;
+    try {
+      caller = await this.findCaller(context, site);
+      const signed = readSignedRawData(site.body);
+      const encrypted = readEncryptedEnvelope(site.body);
+      if (encrypted === undefined && route.type !== undefined && route.options.payloadOptional !== true) {
+        throw new WxMalformedPayloadError('encryptedData', 'is required');
+      }
+      let openData: unknown;
+      if (signed !== undefined || encrypted !== undefined) {
+        keyWorkStartedAt = performance.now();
+        // Taken before the key is used at all, on every instance sharing the store.
+        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token);
+        openData = this.openWithKeys(signed, encrypted, caller.session, route.type);
+        const settled = this.sessions.settleKeyAttempt(attempt, true);
+        attempt = undefined;
+        if (encrypted === undefined) await settled;
+        else await Promise.all([settled, this.sessions.acceptPayload(encrypted)]);
+      }
+      keepVerifiedCall(site.holder, { session: caller.session, token: caller.token, openData });
+      return true;
+    } catch (error) {
+      throw await this.refuse(error, site, attempt, keyWorkStartedAt);
+    }
+  }
+
+  /** The token's session, or the app's identity with its stored keys. */
+  private async findCaller(context: ExecutionContext, site: WxCallSite): Promise<WxCaller> {
+    if (this.config.resolveIdentity === undefined) {
+      const token = this.getSessionToken(site);
+      return { session: await this.sessions.require(token), token };
+    }
+    const identity = await this.resolveIdentity(context);
+    if (identity === undefined || identity === null) {
+      this.logIdentityMissing();
+      throw new WxSessionNotFoundError('resolveIdentity returned no identity');
+    }
+    return { session: await this.sessions.requireUser(identity), token: undefined };
+  }
+
+  private logIdentityMissing(): void {
+    if (this.identityMissingLogged) return;
+    this.identityMissingLogged = true;
+    this.logger.warn(
+      'resolveIdentity returned no identity, so @WxVerified() answered 401 WX_SESSION_REQUIRED. ' +
+        "If your own auth guard sets the identity (passport's req.user), it must run first: " +
+        "list it before @WxVerified() in one @UseGuards(AuthGuard('jwt'), WxVerifiedGuard), or put " +
+        "@UseGuards(AuthGuard('jwt')) on the controller. Logged once.",
+    );
+  }
+
+  /**
+   * The signature check and decryption with the current key, then, within the rotation grace,
+   * the previous one; then the identity check and the DTO.
+   */
+  private openWithKeys(
+    signed: WxSignedRawData | undefined,
+    encrypted: WxEncryptedEnvelope | undefined,
+    session: WxActiveSession,
+    type: WxPayloadType | undefined,
+  ): unknown {
+    const previous = session.previousSessionKey;
+    let plain = this.openWithKey(signed, encrypted, session, session.sessionKey, previous === undefined);
+    if (plain === false) plain = this.openWithKey(signed, encrypted, session, previous as string, true);
+    if (plain === undefined || plain === false) return undefined;
+    checkOpenDataIdentity(plain, session);
+    return type === undefined ? plain : toOpenDataPayload(type, plain);
+  }
+
+  /** One key: the plain payload, `undefined` when only rawData came, `false` to try the next key. */
+  private openWithKey(
+    signed: WxSignedRawData | undefined,
+    encrypted: WxEncryptedEnvelope | undefined,
+    session: WxActiveSession,
+    sessionKey: string,
+    last: boolean,
+  ): Record<string, unknown> | undefined | false {
+    if (signed !== undefined && !verifySignature(signed.rawData, signed.signature, sessionKey)) {
+      if (last) throw new WxSignatureError();
+      return false;
+    }
+    if (encrypted === undefined) return undefined;
+    try {
+      return decryptOpenData(
+        { encryptedData: encrypted.encryptedData, iv: encrypted.iv, sessionKey },
+        { ...this.decryptOptions, appId: session.appId },
+      );
+    } catch (error) {
+      if (last || !(error instanceof WxDecryptionError)) throw error;
+      return false;
+    }
+  }
+
+  /**
+   * What to throw for `error`: a library error becomes the context's answer, anything else is
+   * thrown as it is. A key-dependent failure settles the attempt as failed first (a failure
+   * that cannot be settled is the store's 503, its reason still logged), and answers no sooner
+   * than the floor after the key work began.
+   */
+  private async refuse(
+    error: unknown,
+    site: WxCallSite,
+    attempt: WxKeyAttemptTicket | undefined,
+    keyWorkStartedAt: number,
+  ): Promise<unknown> {
+    let answered = error;
+    const keyDependent = error instanceof WxOpenDataError && error.keyDependent;
+    if (attempt !== undefined) {
+      try {
+        await this.sessions.settleKeyAttempt(attempt, !keyDependent);
+      } catch (settleError) {
+        if (error instanceof WxOpenDataError) toWxAnswer(error, this.logger, site.where);
+        answered = settleError;
+      }
+    }
+    if (keyDependent && keyWorkStartedAt >= 0) await waitUntil(keyWorkStartedAt + KEY_FAILURE_FLOOR_MS);
+    if (!(answered instanceof WxOpenDataError)) return answered;
+    return toContextError(site, toWxAnswer(answered, this.logger, site.where));
+  }
+}
