@@ -8,6 +8,8 @@ export {
   encryptedMsgHash,
   WX_USER_STORAGE_LIMITS,
   WxApiLimitError,
+  WxProvenanceError,
+  WX_PROVENANCE_MAX_AGE_SECONDS,
   type WxActivityId,
   type WxActivitySharer,
   type WxApiLimit,
@@ -21,3 +23,4 @@ export {
   type WxUserStorageEntry,
 } from './mini-program-apis.js';
 export { WxApiClient, type WxCode2SessionResult } from './wx-api-client.js';
+export * from './user-encrypt-channel.js';

@@ -378,3 +378,22 @@ function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
 function invalid(operation: WxApiOperation, detail: string): WxApiUnavailableError {
   return new WxApiUnavailableError(operation, 'invalid-response', detail);
 }
+
+/**
+ * WeChat did not confirm that an `encryptedData` is its own and at most 3 days old
+ * (checkEncryptedData answered `valid: false`, or a creation time too old). Key-dependent, so it
+ * gets the one uniform 401: from outside it looks like any other rejected payload.
+ *
+ * @public
+ */
+export class WxProvenanceError extends WxOpenDataError {
+  readonly code = 'PROVENANCE_UNCONFIRMED' as const;
+  readonly keyDependent = true;
+
+  constructor() {
+    super('WeChat did not confirm this encryptedData as its own within 3 days');
+  }
+}
+
+/** How old checkEncryptedData lets confirmed data be, in seconds: 3 days. */
+export const WX_PROVENANCE_MAX_AGE_SECONDS = 3 * 86_400;

@@ -21,7 +21,8 @@ export type WxOpenDataErrorCode =
   | 'WX_API_ERROR'
   | 'WX_API_UNAVAILABLE'
   | 'WX_API_TIMEOUT'
-  | 'WX_API_LIMIT_EXCEEDED';
+  | 'WX_API_LIMIT_EXCEEDED'
+  | 'PROVENANCE_UNCONFIRMED';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,

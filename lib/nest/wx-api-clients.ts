@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WxApiClient } from '../api/index.js';
+import { WxApiClient, WxUserEncryptKeys } from '../api/index.js';
 import { WxMalformedPayloadError } from '../core/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 
@@ -13,6 +13,8 @@ import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 @Injectable()
 export class WxApiClients {
   private readonly clients = new Map<string, WxApiClient>();
+  /** Users' encrypt keys for `@WxUserEncrypted()`, by version, until they expire. */
+  readonly userEncryptKeys = new WxUserEncryptKeys();
 
   constructor(@Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig) {
     for (const app of config.apps.values()) {

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeWeChatServer } from './fake-wechat/index.js';
-import { encryptOpenData, signRawData, type WxEncryptedFixture } from './open-data-fixtures.js';
+import {
+  encryptForUserKey,
+  encryptOpenData,
+  signRawData,
+  type WxEncryptedFixture,
+} from './open-data-fixtures.js';
 
 /**
  * What `wx.getUserInfo` hands the mini program: the signed plain part and the encrypted whole.
@@ -226,6 +231,14 @@ export class MiniProgramClient {
       version: key.version,
       expireTime: Math.floor(key.expiresAt / 1000),
     };
+  }
+
+  /**
+   * A request body for the encrypted channel (`@WxUserEncrypted()`): `payload` encrypted with the
+   * user's latest encrypt key, as `{ version, ciphertext }`.
+   */
+  encryptForServer(payload: object): { version: number; ciphertext: string } {
+    return encryptForUserKey(payload, this.getLatestUserKey());
   }
 
   /** The key WeChat holds for this user now; throws before the first redeemed login. */

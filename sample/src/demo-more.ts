@@ -30,6 +30,8 @@ export const MORE_DEMO_STEPS = [
   'unionid after a payment (getPaidUnionId)',
   'plugin login (getPluginOpenPId)',
   'risk rank (getUserRiskRank)',
+  'phone number confirmed by WeChat (checkEncryptedData)',
+  'encrypted channel (user encrypt key, by version)',
 ] as const;
 
 /** Plays the less common flows of the sample (group enter info to risk rank) as `user`. */
@@ -145,5 +147,23 @@ export async function playMoreFlows(
         : 'bad rank',
     (a) =>
       `{ riskRank: ${String(a.body['riskRank'])}, requestId: ${String(a.body['requestId'])} (WeChat's unoin_id) }`,
+  );
+  await step(
+    names[11],
+    '/me/phone/confirmed',
+    '{ encryptedData, iv }',
+    user.getPhoneNumber('13580006666'),
+    200,
+    (a) => (a.body['purePhoneNumber'] === '13580006666' ? undefined : 'wrong phone'),
+    () => 'WeChat confirmed the ciphertext is its own and under 3 days old',
+  );
+  await step(
+    names[12],
+    '/secure/echo',
+    '{ version, ciphertext }',
+    user.encryptForServer({ order: 42 }),
+    200,
+    (a) => (JSON.stringify(a.body['received']) === '{"order":42}' ? undefined : 'not decrypted'),
+    (a) => `decrypted ${JSON.stringify(a.body['received'])} with the key of that version`,
   );
 }

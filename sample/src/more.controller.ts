@@ -14,7 +14,9 @@ import {
   WxGroupEnterInfo,
   WxOpenData,
   WxOpenDataExceptionFilter,
+  WxPhoneNumber,
   WxPrivateMessageInfo,
+  WxUserEncrypted,
   WxSession,
   WxSessionService,
   WxSessionToken,
@@ -135,6 +137,25 @@ export class MoreController {
       throw new BadRequestException({ message: 'code: must be a non-empty string', field: 'code' });
     }
     return { openpid: await this.api.getPluginOpenPId(body.code) };
+  }
+
+  /**
+   * The old phone flow, `{ encryptedData, iv }`, with WeChat confirming the ciphertext is its own
+   * and at most 3 days old (checkEncryptedData): the uniform 401 otherwise, 502/504 when WeChat is down.
+   */
+  @Post('me/phone/confirmed')
+  @HttpCode(200)
+  @WxVerified(WxPhoneNumber, { provenance: true })
+  confirmedPhone(@WxOpenData() phone: WxPhoneNumber) {
+    return { purePhoneNumber: phone.purePhoneNumber, countryCode: phone.countryCode };
+  }
+
+  /** The encrypted channel: `{ version, ciphertext }` under the user's latest encrypt key. */
+  @Post('secure/echo')
+  @HttpCode(200)
+  @WxUserEncrypted()
+  secureEcho(@WxOpenData() request: Record<string, unknown>) {
+    return { received: request };
   }
 
   /** WeChat's risk rank of the session's user at registration (scene 0). */

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import {
+  decryptUserEncrypted,
   encryptedMsgHash,
   sessionKeySignature,
   WxApiError,
@@ -9,8 +10,8 @@ import {
   type WxApiOperation,
   type WxFetch,
 } from '../../lib/api/index.js';
-import { WxOpenDataError } from '../../lib/core/index.js';
-import { MiniProgramClient } from '../../lib/testing/index.js';
+import { WxDecryptionError, WxOpenDataError } from '../../lib/core/index.js';
+import { encryptForUserKey, MiniProgramClient } from '../../lib/testing/index.js';
 import { APP, FakeWeChatHarness, OTHER_APP } from './fake-wechat-harness.js';
 
 const harness = new FakeWeChatHarness();
@@ -369,6 +370,40 @@ describe('getUserEncryptKey', () => {
     const broken = harness.client({ fetch: fetchImpl });
     const error = await harness.errorOf(broken.getUserEncryptKey(openid, sessionKey));
     expect(error).toBeInstanceOf(WxApiUnavailableError);
+  });
+});
+
+describe('the encrypted channel cipher contract', () => {
+  // The first key of WeChat's getuserencryptkey sample.
+  const DOC_KEY = { encryptKey: 'VI6BpyrK9XH4i4AIGe86tg==', iv: '6003f73ec441c386', version: 10 };
+
+  it('round-trips under the doc sample key: iv = the 16 UTF-8 bytes of the iv string', () => {
+    const body = encryptForUserKey({ order: 1, note: 'é' }, DOC_KEY);
+    expect(body.version).toBe(10);
+    expect(decryptUserEncrypted(body.ciphertext, DOC_KEY)).toEqual({ order: 1, note: 'é' });
+    // Hex-decoding the iv (as a draft WxJava PR does) gives 8 bytes: no AES-CBC iv at all.
+    expect(Buffer.from(DOC_KEY.iv, 'hex')).toHaveLength(8);
+  });
+
+  it('one WxDecryptionError for another key, another iv, or a body that is not a JSON object', () => {
+    const body = encryptForUserKey({ a: 1 }, DOC_KEY);
+    const otherIv = { ...DOC_KEY, iv: '0000000000000000' };
+    const otherKey = { ...DOC_KEY, encryptKey: 'aoUGAHltcliiL9f23oTKHA==' };
+    const array = encryptForUserKey([1, 2] as unknown as object, DOC_KEY);
+    for (const [ciphertext, key] of [
+      [body.ciphertext, otherKey],
+      [body.ciphertext, otherIv],
+      [array.ciphertext, DOC_KEY],
+    ] as const) {
+      let caught: unknown;
+      try {
+        decryptUserEncrypted(ciphertext, key);
+      } catch (error) {
+        caught = error;
+      }
+      // A wrong iv only garbles the first block: the JSON then fails to parse, the same error.
+      expect(caught).toBeInstanceOf(WxDecryptionError);
+    }
   });
 });
 
