@@ -1,59 +1,33 @@
-import type { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { WX_OPEN_DATA_REJECTED_BODY, WxOpenDataModule } from '../../lib/index.js';
-import {
-  createSessionKey,
-  encryptOpenData,
-  FakeWeChatServer,
-  MiniProgramClient,
-} from '../../lib/testing/index.js';
-import { MoreController } from '../../sample/src/more.controller.js';
-import { AuthTestRoutes } from '../support/auth-routes.js';
-import { CapturingLogger } from '../support/capturing-logger.js';
-import { ADAPTERS, startTestApp } from '../support/nest-app.js';
+import { WX_OPEN_DATA_REJECTED_BODY } from '../../lib/index.js';
+import { createSessionKey, encryptOpenData, type FakeWeChatServer } from '../../lib/testing/index.js';
+import { startMoreApp, type MoreApp } from '../support/more-app.js';
+import { ADAPTERS } from '../support/nest-app.js';
 import { APP_ID, watermark } from '../support/payloads.js';
 
 const APP_SECRET = 'more-open-data-app-secret';
 
 /** The sample's routes for the less common open data and server APIs, through the fake WeChat. */
 describe.each(ADAPTERS)('the less common open data and APIs over HTTP (%s)', (adapter) => {
-  let app: INestApplication;
+  let more: MoreApp;
   let wechat: FakeWeChatServer;
-  const logger = new CapturingLogger();
   const secrets = new Set<string>([APP_SECRET]);
 
   beforeAll(async () => {
-    wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
-    const apiBaseUrl = await wechat.start();
-    app = await startTestApp(
-      adapter,
-      {
-        imports: [WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl })],
-        controllers: [AuthTestRoutes, MoreController],
-      },
-      logger,
-    );
+    more = await startMoreApp(adapter, { appSecret: APP_SECRET });
+    wechat = more.wechat;
   });
-  afterAll(async () => {
-    await app.close();
-    await wechat.stop();
-  });
+  afterAll(() => more.close());
   afterEach(async () => {
     await wechat.setMode('normal');
     wechat.clearFaults();
   });
 
-  const http = () => request(app.getHttpServer());
+  const http = () => more.http();
   const signIn = async (options: { unionid?: string } = {}) => {
-    const user = new MiniProgramClient(wechat, { appId: APP_ID, ...options });
-    const code = user.login();
-    secrets.add(code);
-    const res = await http().post('/auth/login').send({ code }).expect(200);
-    secrets.add(user.sessionKey());
-    const token = res.body.token as string;
-    const post = (path: string, body: object) =>
-      http().post(path).set('Authorization', `Bearer ${token}`).send(body);
-    return { user, token, post };
+    const signed = await more.signIn(options);
+    secrets.add(signed.code);
+    secrets.add(signed.user.sessionKey());
+    return signed;
   };
 
   describe('group enter info', () => {
@@ -187,8 +161,8 @@ describe.each(ADAPTERS)('the less common open data and APIs over HTTP (%s)', (ad
   // In a describe of its own, so it runs after the other groups (Jest runs a block's own tests first).
   describe('the log', () => {
     it('no code, session key or app secret in any log line', () => {
-      expect(logger.lines.length).toBeGreaterThan(3);
-      const leaks = logger.lines.filter((line) => [...secrets].some((secret) => line.includes(secret)));
+      expect(more.logger.lines.length).toBeGreaterThan(3);
+      const leaks = more.logger.lines.filter((line) => [...secrets].some((secret) => line.includes(secret)));
       expect(leaks).toEqual([]);
     });
   });

@@ -1,67 +1,31 @@
-import type { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { WX_OPEN_DATA_REJECTED_BODY, WxOpenDataModule } from '../../lib/index.js';
-import {
-  encryptForUserKey,
-  encryptOpenData,
-  FakeWeChatServer,
-  MiniProgramClient,
-} from '../../lib/testing/index.js';
-import { MoreController } from '../../sample/src/more.controller.js';
-import { AuthTestRoutes } from '../support/auth-routes.js';
-import { CapturingLogger } from '../support/capturing-logger.js';
-import { ADAPTERS, startTestApp } from '../support/nest-app.js';
-import { APP_ID, phonePayload } from '../support/payloads.js';
-
-const APP_SECRET = 'provenance-app-secret';
+import { WX_OPEN_DATA_REJECTED_BODY } from '../../lib/index.js';
+import { encryptForUserKey, encryptOpenData, type FakeWeChatServer } from '../../lib/testing/index.js';
+import { startMoreApp, type MoreApp } from '../support/more-app.js';
+import { ADAPTERS } from '../support/nest-app.js';
+import { phonePayload } from '../support/payloads.js';
 
 /** `@WxVerified(WxPhoneNumber, { provenance: true })` and `@WxUserEncrypted()` through the fake. */
 describe.each(ADAPTERS)('provenance check and encrypted channel (%s)', (adapter) => {
-  let app: INestApplication;
+  let more: MoreApp;
   let wechat: FakeWeChatServer;
   const clock = { offsetMs: 0 };
-  const logger = new CapturingLogger();
 
   beforeAll(async () => {
-    wechat = new FakeWeChatServer({
-      apps: [{ appId: APP_ID, appSecret: APP_SECRET }],
+    more = await startMoreApp(adapter, {
+      appSecret: 'provenance-app-secret',
       now: () => Date.now() + clock.offsetMs,
+      apiTimeoutMs: 500,
     });
-    const apiBaseUrl = await wechat.start();
-    app = await startTestApp(
-      adapter,
-      {
-        imports: [
-          WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, apiTimeoutMs: 500 }),
-        ],
-        controllers: [AuthTestRoutes, MoreController],
-      },
-      logger,
-    );
+    wechat = more.wechat;
   });
-  afterAll(async () => {
-    await app.close();
-    await wechat.stop();
-  });
+  afterAll(() => more.close());
   afterEach(async () => {
     clock.offsetMs = 0;
     await wechat.setMode('normal');
     wechat.clearFaults();
   });
 
-  const signIn = async () => {
-    const user = new MiniProgramClient(wechat, { appId: APP_ID });
-    const res = await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ code: user.login() })
-      .expect(200);
-    const post = (path: string, body: object) =>
-      request(app.getHttpServer())
-        .post(path)
-        .set('Authorization', `Bearer ${res.body.token as string}`)
-        .send(body);
-    return { user, post };
-  };
+  const signIn = () => more.signIn();
 
   describe('provenance: WeChat must confirm the phone ciphertext', () => {
     it('passes data WeChat produced, asking WeChat once', async () => {
@@ -178,10 +142,7 @@ describe.each(ADAPTERS)('provenance check and encrypted channel (%s)', (adapter)
     });
 
     it('needs a session like any verified route', async () => {
-      const res = await request(app.getHttpServer())
-        .post('/secure/echo')
-        .send({ version: 1, ciphertext: 'AAAA' })
-        .expect(401);
+      const res = await more.http().post('/secure/echo').send({ version: 1, ciphertext: 'AAAA' }).expect(401);
       expect(res.body.code).toBe('WX_SESSION_REQUIRED');
     });
   });
