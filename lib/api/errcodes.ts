@@ -24,6 +24,27 @@ const ERRCODE_DESCRIPTIONS: ReadonlyMap<number, string> = new Map([
   [47001, 'request body is not the expected JSON'],
   [87008, 'invalid sig_method'],
   [87009, 'session key signature invalid'],
+  // The less common APIs (issue 12).
+  [1, "data not exist, older than 3 days or another app's"],
+  [1000, 'plugin login: system error'],
+  [1001, 'plugin login: invalid parameters'],
+  [1003, 'plugin login: too frequent'],
+  [1005, 'plugin appid does not match the data'],
+  [1007, 'no openpid data: not a wx.pluginLogin code'],
+  [1022, 'plugin login: JSON parse error'],
+  [40097, 'invalid arguments'],
+  [43104, 'openid does not belong to this appid'],
+  [44002, 'empty POST body'],
+  [61010, 'no recent visit of this user'],
+  [87007, 'session key missing or expired'],
+  [87016, 'a key-value pair is too long'],
+  [87017, "the user's stored data is over the limit"],
+  [87018, 'too many key-value pairs'],
+  [87019, 'a key is too long'],
+  [87081, 'invalid openid'],
+  [87082, 'invalid key'],
+  [89002, 'no Open Platform binding'],
+  [89300, 'invalid trade'],
 ]);
 
 /**
@@ -60,3 +81,10 @@ export const WX_ERRCODE_SYSTEM_BUSY = -1;
  * @internal
  */
 export const WX_ERRCODE_INVALID_SIGNATURE = 87009;
+
+/**
+ * `errcode` 1 from checkencryptedmsg: WeChat did not produce this data for this app in 3 days.
+ *
+ * @internal
+ */
+export const WX_ERRCODE_DATA_NOT_EXIST = 1;

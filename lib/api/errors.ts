@@ -7,7 +7,20 @@ import { describeWxErrcode } from './errcodes.js';
  * @public
  */
 export type WxApiOperation =
-  'code2Session' | 'getAccessToken' | 'checkSessionKey' | 'resetUserSessionKey' | 'getPhoneNumber';
+  | 'code2Session'
+  | 'getAccessToken'
+  | 'checkSessionKey'
+  | 'resetUserSessionKey'
+  | 'getPhoneNumber'
+  | 'checkEncryptedData'
+  | 'getUserEncryptKey'
+  | 'setUserStorage'
+  | 'removeUserStorage'
+  | 'setUserInteractiveData'
+  | 'getPaidUnionId'
+  | 'getPluginOpenPId'
+  | 'getUserRiskRank'
+  | 'createActivityId';
 
 /**
  * Root of every failure of a WeChat server call. Messages, properties and stacks never hold the
@@ -170,5 +183,53 @@ export class WxApiSecurityRefusedError extends WxApiSecurityError {
     readonly rid?: string,
   ) {
     super(operation, `WeChat ${operation} refused by the API security layer, errcode ${errcode}: ${fix}`);
+  }
+}
+
+/**
+ * Which documented limit a request would break.
+ *
+ * @public
+ */
+export type WxApiLimit =
+  'pairs' | 'pair-bytes' | 'key-bytes' | 'interactive-key' | 'interactive-value' | 'empty' | 'string-value';
+
+/**
+ * A request breaks one of WeChat's documented limits, found before anything was sent (so no quota
+ * is spent and no partial write happens). A client error: fix the request, do not retry it. Names
+ * the limit and the entry, never a key or value.
+ *
+ * @public
+ */
+export class WxApiLimitError extends WxOpenDataError {
+  readonly code = 'WX_API_LIMIT_EXCEEDED' as const;
+  readonly keyDependent = false;
+
+  constructor(
+    /** The call that was not made. */
+    readonly operation: WxApiOperation,
+    /** Which limit, see {@link WxApiLimit}. */
+    readonly limit: WxApiLimit,
+    /** The offending field, e.g. `kv_list.3.key`. */
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`WeChat ${operation} not called: ${field} ${detail}`);
+  }
+}
+
+/**
+ * WeChat did not confirm that an `encryptedData` is its own and at most 3 days old
+ * (checkEncryptedData answered `valid: false`, or a creation time too old). Key-dependent, so it
+ * gets the one uniform 401: from outside it looks like any other rejected payload.
+ *
+ * @public
+ */
+export class WxProvenanceError extends WxOpenDataError {
+  readonly code = 'PROVENANCE_UNCONFIRMED' as const;
+  readonly keyDependent = true;
+
+  constructor() {
+    super('WeChat did not confirm this encryptedData as its own within 3 days');
   }
 }

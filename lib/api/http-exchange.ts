@@ -28,7 +28,8 @@ export interface WxApiRequest {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
-  readonly body?: object;
+  /** A JSON body: an object is serialized; a string is sent as these exact bytes (signed bodies). */
+  readonly body?: object | string;
 }
 
 /**
@@ -121,7 +122,9 @@ async function fetchOrUnavailable(
     signal,
   };
   if (sealed !== undefined) init.body = sealed.body;
-  else if (request.body !== undefined) init.body = JSON.stringify(request.body);
+  else if (request.body !== undefined) {
+    init.body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+  }
   try {
     return await fetchImpl(url, init);
   } catch (error) {

@@ -9,7 +9,11 @@ import {
 } from './access-token-cache.js';
 import { backoffDelayMs } from './backoff.js';
 import { Deadline, pause, settleWithin } from './deadline.js';
-import { isAccessTokenRejection, WX_ERRCODE_INVALID_SIGNATURE } from './errcodes.js';
+import {
+  isAccessTokenRejection,
+  WX_ERRCODE_DATA_NOT_EXIST,
+  WX_ERRCODE_INVALID_SIGNATURE,
+} from './errcodes.js';
 import { wxCallOutcome } from './call-outcome.js';
 import { WxApiError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
 import {
@@ -26,6 +30,28 @@ import {
 } from './options.js';
 import { WxApiSecurityLayer } from './security/api-security.js';
 import { sessionKeySignature } from './session-key-signature.js';
+import {
+  checkInteractiveData,
+  checkStorageKeys,
+  checkUserStorage,
+  encryptedMsgHash,
+  readActivityId,
+  readEncryptedDataCheck,
+  readPhoneInfo,
+  readRiskRank,
+  readStringField,
+  readUserEncryptKeys,
+  type WxActivityId,
+  type WxActivitySharer,
+  type WxEncryptedDataCheck,
+  type WxInteractiveDataEntry,
+  type WxPaidOrder,
+  type WxPhoneInfo,
+  type WxUserEncryptKey,
+  type WxUserRiskRank,
+  type WxUserRiskRankRequest,
+  type WxUserStorageEntry,
+} from './mini-program-apis.js';
 
 /**
  * What code2Session tells about a user who just logged in.
@@ -40,14 +66,6 @@ export interface WxCode2SessionResult {
   /** The user's id across the Open Platform account, when the mini program is bound to one. */
   unionid?: string;
 }
-
-/**
- * `phone_info` exactly as getuserphonenumber returned it, not yet validated: turn it into a
- * `WxPhoneNumber` with `toOpenDataPayload` and check its watermark before trusting it.
- *
- * @public
- */
-export type WxRawPhoneInfo = Readonly<Record<string, unknown>>;
 
 /**
  * WeChat's server API around mini program sessions, with the app's access token managed.
@@ -192,26 +210,220 @@ export class WxApiClient {
 
   /**
    * Exchanges a phone-number code (from the `getPhoneNumber` button) for the user's number.
+   * Each code is paid for when the button delivers it: exchange every code, once.
    *
-   * @param openid - when given, WeChat checks that the code belongs to this user
-   * @returns `phone_info` as WeChat sent it, to be validated by the caller
-   * @throws {@link WxApiError} e.g. 40029 (invalid code), 45011, -1 after the retries;
-   * {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   * @param openid - the session's user: WeChat then checks that the code is theirs, so a code
+   *   taken from another user cannot be redeemed under this session. Pass it whenever known.
+   * @returns `phone_info`, its shape checked; validate it as a `WxPhoneNumber` and check its
+   *   watermark before trusting it (`WxPhoneNumbers.fromCode` does both)
+   * @throws {@link WxApiError} e.g. 40029 (invalid code), 40003 (not this user's code), 45011, -1
+   *   after the retries; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
    */
-  async getPhoneNumber(code: string, openid?: string): Promise<WxRawPhoneInfo> {
+  async getPhoneNumber(code: string, openid?: string): Promise<WxPhoneInfo> {
     const body = openid === undefined ? { code } : { code, openid };
-    const answer = await this.sendWithAccessToken('getPhoneNumber', this.newDeadline(), (accessToken) => ({
-      operation: 'getPhoneNumber',
+    const answer = await this.sendWithAccessToken('getPhoneNumber', this.newDeadline(), (accessToken) =>
+      jsonPost('getPhoneNumber', '/wxa/business/getuserphonenumber', accessToken, body),
+    );
+    return readPhoneInfo(answer);
+  }
+
+  // ---- The less common APIs (issue 12) ----
+
+  /**
+   * Asks WeChat whether it produced `encryptedData` (checkencryptedmsg). Only phone-number data of
+   * the old `getPhoneNumber` flow, and only within 3 days of its creation, can be confirmed.
+   * Sends `encryptedMsgHash(encryptedData)`: hash the base64 text exactly as the client got it.
+   *
+   * @returns `{ valid: true, createdAt }`, or `{ valid: false }` (also for errcode 1: unknown,
+   *   older than 3 days, or another app's data)
+   * @throws {@link WxApiError} e.g. 40097 (bad hash); {@link WxApiUnavailableError};
+   *   {@link WxApiTimeoutError}
+   */
+  async checkEncryptedData(encryptedData: string): Promise<WxEncryptedDataCheck> {
+    const body = { encrypted_msg_hash: encryptedMsgHash(encryptedData) };
+    try {
+      const answer = await this.sendWithAccessToken('checkEncryptedData', this.newDeadline(), (accessToken) =>
+        jsonPost('checkEncryptedData', '/wxa/business/checkencryptedmsg', accessToken, body),
+      );
+      return readEncryptedDataCheck(answer);
+    } catch (error) {
+      if (error instanceof WxApiError && error.errcode === WX_ERRCODE_DATA_NOT_EXIST) return { valid: false };
+      throw error;
+    }
+  }
+
+  /**
+   * The user's last three encrypt keys (getuserencryptkey), newest first, for the encrypted
+   * network channel; the mini program names the one it used by `version`.
+   *
+   * @param sessionKey - the user's current session key: the request is signed with it over `""`
+   * @throws {@link WxApiError} e.g. 87007 (session key missing or expired), 87009 (not the current
+   *   key): the user must log in again; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async getUserEncryptKey(openid: string, sessionKey: string): Promise<WxUserEncryptKey[]> {
+    const answer = await this.sendWithAccessToken('getUserEncryptKey', this.newDeadline(), (accessToken) =>
+      signedSessionKeyRequest(
+        'getUserEncryptKey',
+        '/wxa/business/getuserencryptkey',
+        accessToken,
+        openid,
+        sessionKey,
+      ),
+    );
+    return readUserEncryptKeys(answer);
+  }
+
+  /**
+   * Writes a mini game user's key-value pairs (set_user_storage), signed with the session key
+   * over the exact body bytes sent.
+   *
+   * @throws {@link WxApiLimitError} before any call: more than 128 pairs, a key over 128 bytes, a
+   *   pair over 1,024 bytes, an empty list, a value that is not a string;
+   *   {@link WxApiError} e.g. 87017 (the user's data is over the limit), 87009 (stale key);
+   *   {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async setUserStorage(
+    openid: string,
+    sessionKey: string,
+    entries: readonly WxUserStorageEntry[],
+  ): Promise<void> {
+    checkUserStorage('setUserStorage', entries);
+    const body = JSON.stringify({ kv_list: entries.map(({ key, value }) => ({ key, value })) });
+    await this.sendSignedBody('setUserStorage', '/wxa/set_user_storage', openid, sessionKey, body);
+  }
+
+  /**
+   * Removes keys of a mini game user's storage (remove_user_storage), signed like setUserStorage.
+   *
+   * @throws {@link WxApiLimitError} before any call (no keys, more than 128, a key over 128
+   *   bytes); {@link WxApiError}; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async removeUserStorage(openid: string, sessionKey: string, keys: readonly string[]): Promise<void> {
+    checkStorageKeys('removeUserStorage', keys);
+    const body = JSON.stringify({ key: [...keys] });
+    await this.sendSignedBody('removeUserStorage', '/wxa/remove_user_storage', openid, sessionKey, body);
+  }
+
+  /**
+   * Writes a mini game user's interactive data (setuserinteractivedata): keys `"1"` to `"50"`,
+   * whole-number values, signed like setUserStorage.
+   *
+   * @throws {@link WxApiLimitError} before any call (another key, a value that is not a whole
+   *   number, no pairs or more than 50); {@link WxApiError} e.g. 87082 (invalid key);
+   *   {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async setUserInteractiveData(
+    openid: string,
+    sessionKey: string,
+    entries: readonly WxInteractiveDataEntry[],
+  ): Promise<void> {
+    checkInteractiveData('setUserInteractiveData', entries);
+    const body = JSON.stringify({ kv_list: entries.map(({ key, value }) => ({ key, value })) });
+    await this.sendSignedBody(
+      'setUserInteractiveData',
+      '/wxa/setuserinteractivedata',
+      openid,
+      sessionKey,
+      body,
+    );
+  }
+
+  /**
+   * The unionid of a user who just paid (getpaidunionid), within 5 minutes of the payment.
+   *
+   * @throws {@link WxApiError} e.g. 89300 (no such trade for this user), 89002 (no Open Platform
+   *   binding), 40003; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async getPaidUnionId(openid: string, order: WxPaidOrder): Promise<string> {
+    const orderQuery: Record<string, string> =
+      'transactionId' in order
+        ? { transaction_id: order.transactionId }
+        : { mch_id: order.mchId, out_trade_no: order.outTradeNo };
+    const answer = await this.sendWithAccessToken('getPaidUnionId', this.newDeadline(), (accessToken) => ({
+      operation: 'getPaidUnionId',
+      method: 'GET',
+      path: '/wxa/getpaidunionid',
+      query: { access_token: accessToken, openid, ...orderQuery },
+    }));
+    return readStringField(answer, 'unionid', 'getPaidUnionId');
+  }
+
+  /**
+   * Exchanges a `wx.pluginLogin` code for the user's openpid (getpluginopenpid): the same for one
+   * user, host mini program and plugin.
+   *
+   * @throws {@link WxApiError} e.g. 1007 (no openpid: most often a `wx.login` code was sent),
+   *   45009; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async getPluginOpenPId(code: string): Promise<string> {
+    const answer = await this.sendWithAccessToken('getPluginOpenPId', this.newDeadline(), (accessToken) =>
+      jsonPost('getPluginOpenPId', '/wxa/getpluginopenpid', accessToken, { code }),
+    );
+    return readStringField(answer, 'openpid', 'getPluginOpenPId');
+  }
+
+  /**
+   * WeChat's risk rank of a user (getuserriskrank). The answer's `unoin_id` is a request id and
+   * comes back as `requestId`.
+   *
+   * @throws {@link WxApiError} e.g. 61010 (no recent visit of the user), 40003;
+   *   {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async getUserRiskRank(request: WxUserRiskRankRequest): Promise<WxUserRiskRank> {
+    const body: Record<string, unknown> = {
+      appid: this.options.appId,
+      openid: request.openid,
+      scene: request.scene,
+      client_ip: request.clientIp,
+    };
+    if (request.mobileNo !== undefined) body['mobile_no'] = request.mobileNo;
+    if (request.emailAddress !== undefined) body['email_address'] = request.emailAddress;
+    if (request.extendedInfo !== undefined) body['extended_info'] = request.extendedInfo;
+    if (request.isTest !== undefined) body['is_test'] = request.isTest;
+    const answer = await this.sendWithAccessToken('getUserRiskRank', this.newDeadline(), (accessToken) =>
+      jsonPost('getUserRiskRank', '/wxa/getuserriskrank', accessToken, body),
+    );
+    return readRiskRank(answer);
+  }
+
+  /**
+   * Creates a private-message activity id (activityid/create) that only `sharer` may share. Store
+   * it with your activity: a recipient's `WxPrivateMessageInfo.activityId` must equal it.
+   *
+   * @throws {@link WxApiError}; {@link WxApiUnavailableError}; {@link WxApiTimeoutError}
+   */
+  async createActivityId(sharer: WxActivitySharer): Promise<WxActivityId> {
+    const who: Record<string, string> =
+      'openid' in sharer ? { openid: sharer.openid } : { unionid: sharer.unionid };
+    const answer = await this.sendWithAccessToken('createActivityId', this.newDeadline(), (accessToken) => ({
+      operation: 'createActivityId',
+      method: 'GET',
+      path: '/cgi-bin/message/wxopen/activityid/create',
+      query: { access_token: accessToken, ...who },
+    }));
+    return readActivityId(answer);
+  }
+
+  /** A POST signed with the session key over exactly `body`, the bytes then sent. */
+  private async sendSignedBody(
+    operation: WxApiOperation,
+    path: string,
+    openid: string,
+    sessionKey: string,
+    body: string,
+  ): Promise<void> {
+    await this.sendWithAccessToken(operation, this.newDeadline(), (accessToken) => ({
+      operation,
       method: 'POST',
-      path: '/wxa/business/getuserphonenumber',
-      query: { access_token: accessToken },
+      path,
+      query: {
+        access_token: accessToken,
+        openid,
+        signature: sessionKeySignature(sessionKey, body),
+        sig_method: 'hmac_sha256',
+      },
       body,
     }));
-    const phoneInfo = answer['phone_info'];
-    if (typeof phoneInfo !== 'object' || phoneInfo === null || Array.isArray(phoneInfo)) {
-      throw new WxApiUnavailableError('getPhoneNumber', 'invalid-response', 'missing phone_info');
-    }
-    return phoneInfo as WxRawPhoneInfo;
   }
 
   private newDeadline(): Deadline {
@@ -309,6 +521,10 @@ function signedSessionKeyRequest(
       sig_method: 'hmac_sha256',
     },
   };
+}
+
+function jsonPost(operation: WxApiOperation, path: string, accessToken: string, body: object): WxApiRequest {
+  return { operation, method: 'POST', path, query: { access_token: accessToken }, body };
 }
 
 function readCode2Session(answer: WxJsonObject): WxCode2SessionResult {

@@ -238,3 +238,17 @@ export function countParsedKeys(value: unknown): number {
   for (const key in record) count += 1 + countParsedKeys(record[key]);
   return count;
 }
+
+/**
+ * `text` as a JSON object under the same rules as decrypted open data (see
+ * {@link scanJsonObject}: no prototype keys, no repeated keys, bounded nesting, one object), or
+ * `undefined`. Never throws.
+ *
+ * @internal
+ */
+export function parseStrictJsonObject(text: string): Record<string, unknown> | undefined {
+  const keys = scanJsonObject(text);
+  if (keys < 0) return undefined;
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  return countParsedKeys(parsed) === keys ? parsed : undefined;
+}

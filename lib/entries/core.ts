@@ -26,9 +26,38 @@ export {
 export { checkOpenDataIdentity, type WxUserIdentity } from '../core/identity.js';
 export { toOpenDataPayload, type WxPayloadType } from '../payloads/to-payload.js';
 
+// Payload parts and the values their rules use
+export { WxStepInfo } from '../payloads/we-run-data.dto.js';
+export { WX_CHAT_TYPES, type WxChatType } from '../payloads/group-enter-info.dto.js';
+export {
+  WX_GAME_CLUB_DATA_TYPES,
+  WX_INTERACTIVE_KEY_PATTERN,
+  WxGameClubDataItem,
+  WxInteractiveKv,
+} from '../payloads/mini-game.dto.js';
+
 // The WeChat server API
-export { WxApiClient, type WxCode2SessionResult, type WxRawPhoneInfo } from '../api/wx-api-client.js';
-export { WX_API_BASE_URL, type WxApiClientOptions } from '../api/options.js';
+export { WxApiClient, type WxCode2SessionResult } from '../api/wx-api-client.js';
+export { WX_API_BASE_URL, type WxApiCallObserver, type WxApiClientOptions } from '../api/options.js';
+export type { WxAccessTokenStatus } from '../api/access-token-cache.js';
+export {
+  encryptedMsgHash,
+  WX_PROVENANCE_MAX_AGE_SECONDS,
+  WX_USER_STORAGE_LIMITS,
+  type WxActivityId,
+  type WxActivitySharer,
+  type WxEncryptedDataCheck,
+  type WxInteractiveDataEntry,
+  type WxPaidOrder,
+  type WxPhoneInfo,
+  type WxUserEncryptKey,
+  type WxUserRiskRank,
+  type WxUserRiskRankRequest,
+  type WxUserStorageEntry,
+} from '../api/mini-program-apis.js';
+export * from '../api/user-encrypt-channel.js';
+export * from '../api/security/index.js';
+export { readBearerToken } from '../nest/options.js';
 export type { WxFetch } from '../api/http-exchange.js';
 export type {
   WxAccessTokenLock,

@@ -32,6 +32,21 @@ export function WxVerified(type?: WxPayloadType, options?: WxRouteOptions): Meth
 }
 
 /**
+ * Issue 12: the encrypted channel. Requires a session like `@WxVerified()`, and reads the body as
+ * `{ version, ciphertext }`, which the mini program encrypted with its latest user encrypt key
+ * (`wx.getUserCryptoManager().getLatestUserKey()`). The key of that version is fetched from WeChat
+ * (getUserEncryptKey) once per version and kept until it expires. `@WxOpenData()` is the decrypted
+ * JSON object. A body that is not `{ version, ciphertext }` is a 400 naming the field; a version
+ * WeChat does not list (or expired) and anything that does not decrypt are the uniform 401; 87007
+ * / 87009 (stale session key) a 401 asking for `wx.login`; WeChat down a 502/504.
+ *
+ * @public
+ */
+export function WxUserEncrypted(): MethodDecorator & ClassDecorator {
+  return WxVerified(undefined, { userEncrypted: true });
+}
+
+/**
  * The decrypted payload of a `@WxVerified()` call: an instance of the route's DTO, the plain
  * object when the route names none, `undefined` when the call carried none.
  *

@@ -1,6 +1,7 @@
 import { HttpStatus, type HttpException, type Logger } from '@nestjs/common';
 import {
   WxApiError,
+  WxApiLimitError,
   WxApiSecurityError,
   WxApiTimeoutError,
   WxApiUnavailableError,
@@ -64,8 +65,13 @@ export const WX_KEY_BUSY_BODY = Object.freeze({
   message: 'Too many requests for this session at once, retry shortly',
 });
 
-/** WeChat errcodes that mean "this login or phone code is no good": the client must get a new one. */
-const CODE_REJECTED_ERRCODES = new Set([40029, 40163]);
+/**
+ * WeChat errcodes that mean "this login, phone or plugin code is no good": the client must get a
+ * new one (1007: no openpid for a plugin code, most often a `wx.login` code sent instead).
+ */
+const CODE_REJECTED_ERRCODES = new Set([40029, 40163, 1007]);
+/** The session key WeChat holds is another (87009) or gone (87007): the user must log in again. */
+const SESSION_KEY_STALE_ERRCODES = new Set([87007, 87009]);
 const RATE_LIMITED_ERRCODE = 45011;
 const HIGH_RISK_USER_ERRCODE = 40226;
 
@@ -132,6 +138,14 @@ export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string
   if (error instanceof WxKeyAttemptsBusyError) {
     return { status: HttpStatus.TOO_MANY_REQUESTS, body: WX_KEY_BUSY_BODY, retryAfterSeconds: 1 };
   }
+  if (error instanceof WxApiLimitError) {
+    return answer(
+      HttpStatus.BAD_REQUEST,
+      'WX_LIMIT_EXCEEDED',
+      `${error.field} breaks a WeChat limit: fix the request`,
+      error.field,
+    );
+  }
   if (error instanceof WxApiError) return fromWeChatError(error);
   if (error instanceof WxApiTimeoutError) {
     return answer(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time: retry');
@@ -180,6 +194,13 @@ function fromWeChatError({ errcode, operation }: WxApiError): WxAnswer {
   if (CODE_REJECTED_ERRCODES.has(errcode)) {
     const advice = NEW_CODE_ADVICE[operation] ?? 'WeChat rejected the code: get a new one and send it';
     return answer(HttpStatus.UNAUTHORIZED, 'WX_CODE_REJECTED', advice);
+  }
+  if (SESSION_KEY_STALE_ERRCODES.has(errcode)) {
+    return answer(
+      HttpStatus.UNAUTHORIZED,
+      'WX_SESSION_KEY_STALE',
+      'WeChat no longer holds this session key: call wx.login again',
+    );
   }
   if (errcode === RATE_LIMITED_ERRCODE) {
     return answer(

@@ -34,6 +34,20 @@ export interface WxRouteOptions {
    * payload or something else (the phone number by `{ code }`). Default `false`.
    */
   payloadOptional?: boolean;
+  /**
+   * Issue 12. With an encrypted payload: after it decrypted and passed its DTO, WeChat must
+   * confirm (checkEncryptedData) that the ciphertext is its own and at most 3 days old, else the
+   * uniform 401; WeChat unreachable or too slow is a 502/504, never a pass. WeChat confirms only
+   * phone-number data of the old `getPhoneNumber` flow: use it with `WxPhoneNumber`. One WeChat
+   * call per request. Default `false`.
+   */
+  provenance?: boolean;
+  /**
+   * Issue 12. The body is `{ version, ciphertext }` of the encrypted channel, decrypted with the
+   * user's encrypt key of that version (see `WxUserEncryptedBody` for the cipher contract) into
+   * the plain object `@WxOpenData()` returns. Set by `@WxUserEncrypted()`. Default `false`.
+   */
+  userEncrypted?: boolean;
 }
 
 /**

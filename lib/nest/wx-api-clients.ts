@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { WxApiClient } from '../api/index.js';
+import { WxApiClient, WxUserEncryptKeys } from '../api/index.js';
 import { WxMalformedPayloadError } from '../core/index.js';
 import { NO_TELEMETRY, type WxTelemetry } from '../observability/index.js';
 import { WxSessionStore } from '../session/index.js';
@@ -17,6 +17,8 @@ import { WX_TELEMETRY } from './telemetry.provider.js';
 export class WxApiClients {
   private readonly clients = new Map<string, WxApiClient>();
   private readonly logger = new Logger('WxOpenData');
+  /** Users' encrypt keys for `@WxUserEncrypted()`, by version, until they expire. */
+  readonly userEncryptKeys = new WxUserEncryptKeys();
 
   constructor(
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,

@@ -15,6 +15,7 @@ import {
   openDataFingerprint,
   WxKeyAttemptsBusyError,
   WxReplayedPayloadError,
+  WxLoginCodes,
   WxSessionStore,
   WxSessionStoreUnavailableError,
   wxUserId,
@@ -122,16 +123,28 @@ const MAX_KEY_WRITE_ATTEMPTS = 16;
 export class WxSessionService {
   private readonly logger = new Logger('WxOpenData');
   private lastVersion = 0;
+  private readonly loginCodes: WxLoginCodes;
 
   constructor(
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
     private readonly store: WxSessionStore,
     private readonly clients: WxApiClients,
     @Inject(WX_TELEMETRY) private readonly telemetry: WxTelemetry,
-  ) {}
+  ) {
+    // A claim outlives the holder's code2Session budget; a duplicate waits as long as that call may take.
+    this.loginCodes = new WxLoginCodes(store, {
+      claimTtlSeconds: config.apiTimeoutMs / 1000 + 5,
+      waitBudgetMs: config.apiTimeoutMs + 1000,
+    });
+  }
 
   /**
    * Exchanges a `wx.login` code (code2Session) and opens a session for the user.
+   *
+   * The same code twice (a page firing two requests, a retry after a timeout, two instances) makes
+   * one code2Session call: the duplicates get sessions of their own for the same user, for the
+   * code's 5-minute life. A 40163 with no remembered redemption means the code was used and its
+   * result lost: the client must call `wx.login` again.
    *
    * @param code - the code the mini program got from `wx.login`; single use, valid 5 minutes
    * @param options - the mini program the code is from (its AppID, or `{ appId }`; default the
@@ -170,12 +183,18 @@ export class WxSessionService {
     appId: string,
     issueToken: boolean,
   ): Promise<WxLoginResult | WxLoginIdentity> {
-    const { openid, unionid, sessionKey } = await this.clients.get(appId).code2Session(code);
-    if (!issueToken) {
-      await this.storeUserKey(appId, openid, sessionKey);
-      return unionid === undefined ? { openid } : { openid, unionid };
-    }
-    const token = await this.create({ openid, unionid, appId, sessionKey });
+    const client = this.clients.get(appId);
+    // Duplicates of one code (concurrent, retried, on other instances) share one code2Session.
+    const { login } = await this.loginCodes.redeem(appId, code, async () => {
+      const answer = await client.code2Session(code);
+      await this.storeUserKey(appId, answer.openid, answer.sessionKey);
+      return answer.unionid === undefined
+        ? { appId, openid: answer.openid }
+        : { appId, openid: answer.openid, unionid: answer.unionid };
+    });
+    const { openid, unionid } = login;
+    if (!issueToken) return unionid === undefined ? { openid } : { openid, unionid };
+    const token = await this.openSession(appId, openid, unionid);
     return unionid === undefined ? { token, openid } : { token, openid, unionid };
   }
 
@@ -187,8 +206,13 @@ export class WxSessionService {
     const appId = session.appId ?? this.config.defaultAppId;
     this.requireServedApp(appId);
     await this.storeUserKey(appId, session.openid, session.sessionKey);
-    const record: WxSessionRecord = { openid: session.openid, appId, createdAt: Date.now() };
-    if (session.unionid !== undefined) record.unionid = session.unionid;
+    return this.openSession(appId, session.openid, session.unionid);
+  }
+
+  /** A session record under a fresh token, for a user whose key is in the store. */
+  private async openSession(appId: string, openid: string, unionid: string | undefined): Promise<string> {
+    const record: WxSessionRecord = { openid, appId, createdAt: Date.now() };
+    if (unionid !== undefined) record.unionid = unionid;
     const token = createSessionToken();
     await this.store.set(token, record, this.config.sessionTtlSeconds);
     return token;

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   checkOpenDataIdentity,
@@ -15,6 +22,12 @@ import {
   type WxEncryptedEnvelope,
   type WxSignedRawData,
 } from '../core/index.js';
+import {
+  decryptUserEncrypted,
+  readUserEncryptedBody,
+  WX_PROVENANCE_MAX_AGE_SECONDS,
+  WxProvenanceError,
+} from '../api/index.js';
 import { toOpenDataPayload, type WxPayloadType } from '../payloads/index.js';
 import type { WxActiveSession } from '../session/index.js';
 import { KEY_FAILURE_FLOOR_MS, waitUntil } from './answer-floor.js';
@@ -26,6 +39,7 @@ import { toWxAnswer } from './http-errors.js';
 import type { WxHttpRequest, WxResolvedIdentity } from './options.js';
 import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
 import { keepVerifiedCall } from './verified-calls.js';
+import { WxApiClients } from './wx-api-clients.js';
 import { WxSessionService, type WxKeyAttemptTicket } from './wx-session.service.js';
 
 /**
@@ -81,6 +95,8 @@ export class WxVerifiedGuard implements CanActivate {
     @Inject(WX_OPEN_DATA_CONFIG) protected readonly config: WxOpenDataConfig,
     protected readonly reflector: Reflector,
     protected readonly sessions: WxSessionService,
+    /** Issue 12: for `provenance` and `@WxUserEncrypted()`; optional so subclasses need not pass it. */
+    @Optional() protected readonly clients?: WxApiClients,
   ) {
     for (const appId of config.apps.keys()) {
       this.decryptOptions.set(appId, {
@@ -147,6 +163,13 @@ export class WxVerifiedGuard implements CanActivate {
     let attempt: WxKeyAttemptTicket | undefined;
     try {
       caller = await this.findCaller(context, site);
+      if (route.options.userEncrypted === true) {
+        const openData = await this.openUserEncrypted(site, caller.session, () => {
+          keyWorkStartedAt = performance.now();
+        });
+        keepVerifiedCall(site.holder, { session: caller.session, token: caller.token, openData });
+        return true;
+      }
       const signed = readSignedRawData(site.body);
       const encrypted = readEncryptedEnvelope(site.body);
       if (encrypted === undefined && route.type !== undefined && route.options.payloadOptional !== true) {
@@ -160,6 +183,11 @@ export class WxVerifiedGuard implements CanActivate {
         openData = this.openWithKeys(signed, encrypted, caller.session, route.type);
         const settled = this.sessions.settleKeyAttempt(attempt, true);
         attempt = undefined;
+        if (encrypted !== undefined && route.options.provenance === true) {
+          await settled;
+          // Before the payload is accepted: an unconfirmed one must not use up its replay mark.
+          await this.confirmProvenance(caller.session.appId, encrypted.encryptedData);
+        }
         if (encrypted === undefined) await settled;
         else await Promise.all([settled, this.sessions.acceptPayload(encrypted, caller.session)]);
       }
@@ -169,6 +197,45 @@ export class WxVerifiedGuard implements CanActivate {
     } catch (error) {
       throw await this.refuse(error, site, attempt, keyWorkStartedAt);
     }
+  }
+
+  // ---- Issue 12: provenance and the encrypted channel ----
+
+  private apiClients(): WxApiClients {
+    if (this.clients === undefined) {
+      throw new Error(
+        'WxVerifiedGuard: provenance and @WxUserEncrypted() need WxApiClients (import WxOpenDataModule)',
+      );
+    }
+    return this.clients;
+  }
+
+  /** WeChat confirms the ciphertext as its own, at most 3 days old; else the uniform 401. */
+  private async confirmProvenance(appId: string, encryptedData: string): Promise<void> {
+    const check = await this.apiClients().get(appId).checkEncryptedData(encryptedData);
+    const oldest = Math.floor(Date.now() / 1000) - WX_PROVENANCE_MAX_AGE_SECONDS;
+    if (!check.valid || check.createdAt === undefined || check.createdAt < oldest)
+      throw new WxProvenanceError();
+  }
+
+  /** `{ version, ciphertext }` decrypted with the user's encrypt key of that version. */
+  private async openUserEncrypted(
+    site: WxCallSite,
+    session: WxActiveSession,
+    keyWorkStarts: () => void,
+  ): Promise<Record<string, unknown>> {
+    const body = readUserEncryptedBody(site.body);
+    const clients = this.apiClients();
+    const key = await clients.userEncryptKeys.get(
+      clients.get(session.appId),
+      session.openid,
+      session.sessionKey,
+      body.version,
+    );
+    keyWorkStarts();
+    // A version WeChat does not list (or expired) looks like any undecryptable body.
+    if (key === undefined) throw new WxDecryptionError();
+    return decryptUserEncrypted(body.ciphertext, key);
   }
 
   /** The token's session, or the app's identity with its stored keys. */

@@ -3,3 +3,4 @@ export * from './replay.js';
 export * from './session.js';
 export * from './session-store.js';
 export * from './token.js';
+export * from './login-codes.js';

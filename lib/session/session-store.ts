@@ -26,6 +26,34 @@ export interface WxSessionWithKeys {
  */
 export type WxKeyAttempt = 'granted' | 'busy' | 'spent';
 
+// ---- Duplicate login codes (issue 12) ----
+
+/**
+ * What a store remembers of a login by its code: who logged in. Never the session key: the user's
+ * key is already in the store, under {@link wxUserId}, when the login is remembered.
+ *
+ * @public
+ */
+export interface WxRememberedLogin {
+  readonly appId: string;
+  readonly openid: string;
+  readonly unionid?: string;
+}
+
+/**
+ * The answer to a claim of a login code ({@link WxSessionStore.claimLoginCode}):
+ * - `claimed`: the caller redeems the code with WeChat, then calls `rememberLogin` (success) or
+ *   `releaseLoginCode` with its `owner` (failure);
+ * - `pending`: another caller, maybe on another instance, is redeeming it: ask again shortly;
+ * - `done`: the code was redeemed within its life, by whom `login` says.
+ *
+ * @public
+ */
+export type WxLoginCodeClaim =
+  | { readonly state: 'claimed'; readonly owner: string }
+  | { readonly state: 'pending' }
+  | { readonly state: 'done'; readonly login: WxRememberedLogin };
+
 /**
  * Where sessions, users' session keys and the state a fleet of instances shares live. Both the
  * type to implement and the Nest injection token: a constructor parameter typed `WxSessionStore`
@@ -164,6 +192,44 @@ export abstract class WxSessionStore implements WxAccessTokenStore {
    * it stays open. Afterwards every operation fails. Default: nothing to release.
    */
   close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // ---- Duplicate login codes (issue 12) ----
+
+  /**
+   * Claims the login code whose hash is `codeHash` (see `loginCodeHash`; the code itself never
+   * reaches the store), atomically across every instance: of concurrent claims exactly one gets
+   * `claimed`, the others `pending` until the holder remembers the login (then `done`) or
+   * releases its claim. An unsettled claim lapses after `ttlSeconds`.
+   *
+   * Default, for stores that do not implement it: always `claimed`, so duplicates are only
+   * joined within one process. The memory and Redis stores implement it.
+   */
+  claimLoginCode(codeHash: string, ttlSeconds: number): Promise<WxLoginCodeClaim> {
+    void codeHash;
+    void ttlSeconds;
+    return Promise.resolve({ state: 'claimed', owner: '' });
+  }
+
+  /**
+   * Remembers who logged in with the code `codeHash`, for `ttlSeconds` (the code's life), in place
+   * of the claim: later claims answer `done` with `login`. Default: nothing is remembered.
+   */
+  rememberLogin(codeHash: string, login: WxRememberedLogin, ttlSeconds: number): Promise<void> {
+    void codeHash;
+    void login;
+    void ttlSeconds;
+    return Promise.resolve();
+  }
+
+  /**
+   * Gives a claim back (the redemption failed) if `owner` still holds it, so the next claim may
+   * try again. Default: nothing to release.
+   */
+  releaseLoginCode(codeHash: string, owner: string): Promise<void> {
+    void codeHash;
+    void owner;
     return Promise.resolve();
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WxAccessTokenLock, WxSharedAccessToken } from '../api/access-token-store.js';
 import type { WxKeyAttempt, WxSessionRecord, WxSessionWithKeys, WxUserKeys } from '../session/index.js';
+import type { WxLoginCodeClaim, WxRememberedLogin } from '../session/index.js';
 import { WxSessionStore, wxUserId } from '../session/index.js';
 import { checkBudgetId, checkKeyAttempt, userKeyBudgetId } from '../session/key-budget.js';
 
@@ -586,6 +587,65 @@ export class MemoryWxSessionStore extends WxSessionStore {
       this.replayHead = 0;
     }
   }
+
+  // ---- Duplicate login codes (issue 12) ----
+
+  /** Code hash → the claim or the remembered login, apart from the LRU that sessions churn. */
+  private readonly loginCodes = new Map<string, LoginCodeEntry>();
+
+  override claimLoginCode(codeHash: string, ttlSeconds: number): Promise<WxLoginCodeClaim> {
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    const now = this.now();
+    const current = this.loginCodes.get(codeHash);
+    if (current !== undefined && current.expiresAt > now) {
+      return Promise.resolve(
+        current.login === undefined ? { state: 'pending' } : { state: 'done', login: current.login },
+      );
+    }
+    this.dropExpiredLoginCodes(now);
+    const owner = randomBytes(12).toString('base64url');
+    this.loginCodes.set(codeHash, { owner, expiresAt: now + ttlSeconds * 1000 });
+    return Promise.resolve({ state: 'claimed', owner });
+  }
+
+  override rememberLogin(codeHash: string, login: WxRememberedLogin, ttlSeconds: number): Promise<void> {
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    const remembered: WxRememberedLogin =
+      login.unionid === undefined
+        ? { appId: login.appId, openid: login.openid }
+        : { appId: login.appId, openid: login.openid, unionid: login.unionid };
+    this.loginCodes.delete(codeHash);
+    if (ttlSeconds > 0) {
+      this.loginCodes.set(codeHash, {
+        owner: '',
+        login: Object.freeze(remembered),
+        expiresAt: this.now() + ttlSeconds * 1000,
+      });
+    }
+    return Promise.resolve();
+  }
+
+  override releaseLoginCode(codeHash: string, owner: string): Promise<void> {
+    const current = this.loginCodes.get(codeHash);
+    if (current !== undefined && current.login === undefined && current.owner === owner) {
+      this.loginCodes.delete(codeHash);
+    }
+    return Promise.resolve();
+  }
+
+  /** Entries live 5 minutes: oldest first in the Map, so the sweep stops at the first live one. */
+  private dropExpiredLoginCodes(now: number): void {
+    for (const [hash, entry] of this.loginCodes) {
+      if (entry.expiresAt > now) break;
+      this.loginCodes.delete(hash);
+    }
+    // Bounded like the replay marks: a flood of codes cannot grow memory without limit.
+    while (this.loginCodes.size >= this.maxReplayMarks) {
+      const oldest = this.loginCodes.keys().next();
+      if (oldest.done === true) break;
+      this.loginCodes.delete(oldest.value);
+    }
+  }
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -606,4 +666,11 @@ function finiteTtlError(): RangeError {
  */
 function flat(text: string): string {
   return JSON.parse(JSON.stringify(text)) as string;
+}
+
+/** A claimed code (no `login` yet) or a remembered login. */
+interface LoginCodeEntry {
+  readonly owner: string;
+  readonly login?: WxRememberedLogin;
+  readonly expiresAt: number;
 }

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeWeChatServer } from './fake-wechat/index.js';
-import { encryptOpenData, signRawData, type WxEncryptedFixture } from './open-data-fixtures.js';
+import {
+  encryptForUserKey,
+  encryptOpenData,
+  signRawData,
+  type WxEncryptedFixture,
+} from './open-data-fixtures.js';
 
 /**
  * What `wx.getUserInfo` hands the mini program: the signed plain part and the encrypted whole.
@@ -48,6 +53,20 @@ export interface MiniProgramClientOptions {
   anonymous?: boolean;
   /** The clock of the watermarks, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+}
+
+/**
+ * Where {@link MiniProgramClient.getGroupEnterInfo} says the mini program was opened: a group
+ * (default) or, with `openSingleRoomid`, a one-to-one chat.
+ *
+ * @public
+ */
+export interface MiniProgramChat {
+  opengid?: string;
+  openSingleRoomid?: string;
+  groupOpenid?: string;
+  /** Default 3 (a WeChat group), or 1 for a one-to-one chat. */
+  chatType?: number;
 }
 
 const DEFAULT_PROFILE: MiniProgramProfile = {
@@ -117,7 +136,10 @@ export class MiniProgramClient {
   /** The `getPhoneNumber` button, old flow: `{ encryptedData, iv }`. */
   getPhoneNumber(phoneNumber = '13800138000', countryCode: string | number = '86'): WxEncryptedFixture {
     const payload = { phoneNumber, purePhoneNumber: phoneNumber, countryCode, watermark: this.watermark() };
-    return encryptOpenData(payload, this.sessionKey());
+    const envelope = encryptOpenData(payload, this.sessionKey());
+    // WeChat made it: checkencryptedmsg confirms it for 3 days.
+    this.wechat.recordEncryptedData(envelope.encryptedData, this.appId);
+    return envelope;
   }
 
   /** The `getPhoneNumber` button, current flow: a code for getuserphonenumber. */
@@ -138,6 +160,85 @@ export class MiniProgramClient {
   /** `wx.getShareInfo` for a group chat. */
   getShareInfo(openGId = 'tGz3Xp4ZuyxYOVkPQeSlAe0WBaj4'): WxEncryptedFixture {
     return encryptOpenData({ openGId, watermark: this.watermark() }, this.sessionKey());
+  }
+
+  // ---- The less common payloads (issue 12) ----
+
+  /**
+   * `wx.getGroupEnterInfo` (and the chat tool's `wx.getChatToolInfo`, same shape): where the mini
+   * program was opened from. WeChat's field order and its `""` for ids that do not apply.
+   */
+  getGroupEnterInfo(chat: MiniProgramChat = {}): WxEncryptedFixture {
+    const single = chat.openSingleRoomid !== undefined;
+    const payload = {
+      opengid: single ? '' : (chat.opengid ?? 'tG_OPENGID_0001'),
+      open_single_roomid: chat.openSingleRoomid ?? '',
+      group_openid: chat.groupOpenid ?? `g${this.openid.slice(1)}`,
+      chat_type: chat.chatType ?? (single ? 1 : 3),
+      watermark: this.watermark(),
+    };
+    return encryptOpenData(payload, this.sessionKey());
+  }
+
+  /** `wx.getChatToolInfo`: the same payload as {@link getGroupEnterInfo}. */
+  getChatToolInfo(chat: MiniProgramChat = {}): WxEncryptedFixture {
+    return this.getGroupEnterInfo(chat);
+  }
+
+  /**
+   * `wx.authPrivateMessage` for a card carrying `activityId`: `{ valid, encryptedData, iv }` in
+   * the shape `WxPrivateMessageInfo` assumes. `valid` is what the client claims; `valid: false`
+   * is what WeChat answers a recipient who is not legitimate, still with the data.
+   */
+  authPrivateMessage(activityId: string, valid = true): WxEncryptedFixture & { valid: boolean } {
+    return { valid, ...encryptOpenData({ activityId, watermark: this.watermark() }, this.sessionKey()) };
+  }
+
+  /**
+   * `wx.getUserInteractiveStorage({ keyList })`: the values setUserInteractiveData stored at the
+   * fake, under `kv_list` (the wrapper `WxUserInteractiveStorage` assumes).
+   */
+  getUserInteractiveStorage(keyList?: readonly string[]): WxEncryptedFixture {
+    const stored = this.wechat.interactiveData(this.openid, this.appId);
+    const keys = keyList ?? [...stored.keys()];
+    const kv_list = keys.filter((key) => stored.has(key)).map((key) => ({ key, value: stored.get(key) }));
+    return encryptOpenData({ kv_list, watermark: this.watermark() }, this.sessionKey());
+  }
+
+  /** `wx.getGameClubData`: `{ dataList }` with the given values (default: joined an hour ago). */
+  getGameClubData(
+    dataList: readonly { dataType: number; value: number; subKey?: string }[] = [
+      { dataType: 1, value: Math.floor(this.now() / 1000) - 3600 },
+    ],
+  ): WxEncryptedFixture {
+    return encryptOpenData({ dataList, watermark: this.watermark() }, this.sessionKey());
+  }
+
+  /** `wx.pluginLogin`: a single-use code for getpluginopenpid. */
+  pluginLogin(): string {
+    return this.wechat.issuePluginCode(this.openid, this.appId);
+  }
+
+  /**
+   * `wx.getUserCryptoManager().getLatestUserKey()`: `{ encryptKey, iv, version, expireTime }`
+   * (`expireTime` in seconds since the epoch; WeChat does not document its unit).
+   */
+  getLatestUserKey(): { encryptKey: string; iv: string; version: number; expireTime: number } {
+    const key = this.wechat.latestUserEncryptKey(this.openid, this.appId);
+    return {
+      encryptKey: key.encryptKey,
+      iv: key.iv,
+      version: key.version,
+      expireTime: Math.floor(key.expiresAt / 1000),
+    };
+  }
+
+  /**
+   * A request body for the encrypted channel (`@WxUserEncrypted()`): `payload` encrypted with the
+   * user's latest encrypt key, as `{ version, ciphertext }`.
+   */
+  encryptForServer(payload: object): { version: number; ciphertext: string } {
+    return encryptForUserKey(payload, this.getLatestUserKey());
   }
 
   /** The key WeChat holds for this user now; throws before the first redeemed login. */

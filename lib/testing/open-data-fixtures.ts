@@ -48,3 +48,23 @@ export function signRawData(rawData: string, sessionKey: string): string {
 export function createSessionKey(): string {
   return randomBytes(16).toString('base64');
 }
+
+/**
+ * Encrypts a request for the encrypted channel (`@WxUserEncrypted()`) under the recommended cipher
+ * contract: AES-128-CBC, PKCS#7, key = base64-decode(`encryptKey`), iv = the UTF-8 bytes of the
+ * 16-character `iv`, base64 output, sent as `{ version, ciphertext }`.
+ *
+ * @public
+ */
+export function encryptForUserKey(
+  payload: object,
+  key: { encryptKey: string; iv: string; version: number },
+): { version: number; ciphertext: string } {
+  const cipher = createCipheriv(
+    'aes-128-cbc',
+    Buffer.from(key.encryptKey, 'base64'),
+    Buffer.from(key.iv, 'utf8'),
+  );
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
+  return { version: key.version, ciphertext: ciphertext.toString('base64') };
+}

@@ -11,6 +11,7 @@ import {
   JwtStrategy,
 } from './jwt-identity.js';
 import { MeController } from './me.controller.js';
+import { MoreController } from './more.controller.js';
 import { ObservabilityModule } from './observability.js';
 import { WECHAT_ENDPOINT, WeChatEndpointModule, type WeChatEndpoint } from './wechat-endpoint.js';
 
@@ -43,7 +44,7 @@ const jwtIdentity = process.env['SAMPLE_IDENTITY'] === 'jwt';
   ],
   controllers: jwtIdentity
     ? [JwtAuthController, JwtMeController]
-    : [AuthController, MeController, GroupsController],
+    : [AuthController, MeController, GroupsController, MoreController],
   providers: jwtIdentity ? [JwtStrategy] : [],
 })
 export class AppModule {}

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { MiniProgramClient } from 'nestjs-wx-open-data/testing';
 import { pathToFileURL } from 'node:url';
+import { playMoreFlows } from './demo-more.js';
 import { startSample } from './main.js';
 import { WECHAT_ENDPOINT, type WeChatEndpoint } from './wechat-endpoint.js';
 
@@ -151,6 +152,7 @@ export async function runDemo(
     (a) => (a.body['openGId'] === 'tGz3Xp4ZuyxYOVkPQeSlAe0WBaj4' ? undefined : 'wrong openGId'),
     (a) => `{ openGId: ${String(a.body['openGId'])} }`,
   );
+  await playMoreFlows((...args) => step(...args), user, endpoint.fake);
   const tampered = { ...user.getUserInfo(), rawData: JSON.stringify({ nickName: 'Mallory', gender: 1 }) };
   await step(
     'tampered rawData is rejected',

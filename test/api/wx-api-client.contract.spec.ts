@@ -284,14 +284,14 @@ describe('getPhoneNumber', () => {
     expect(dto.countryCode).toBe('86');
   });
 
-  it('passes countryCode as WeChat sent it, a number included', async () => {
+  it('reads a numeric countryCode as its digits (WeChat has sent the number)', async () => {
     const code = harness.issuePhoneCode({
       phoneNumber: '+1 2025550123',
       purePhoneNumber: '2025550123',
       countryCode: 1,
     });
     const info = await client.getPhoneNumber(code);
-    expect(info['countryCode']).toBe(1);
+    expect(info.countryCode).toBe('1');
     expect(toOpenDataPayload(WxPhoneNumber, info).countryCode).toBe('1');
   });
 

@@ -171,10 +171,21 @@ describe.each(ADAPTERS)('login and the WeChat server API over HTTP (%s)', (adapt
       expect(res.body.code).toBe('WX_CODE_REJECTED');
     });
 
-    it('a code used twice → 401 WX_CODE_REJECTED', async () => {
+    it('a code used twice → the same user, a session of its own, one code2Session call', async () => {
       const user = new MiniProgramClient(h.wechat, { appId: APP_ID });
       const code = user.login();
-      await h.http().post('/auth/login').send({ code }).expect(200);
+      h.wechat.resetRequestCounts();
+      const first = await h.http().post('/auth/login').send({ code }).expect(200);
+      const again = await h.http().post('/auth/login').send({ code }).expect(200);
+      expect(again.body.openid).toBe(first.body.openid);
+      expect(again.body.token).not.toBe(first.body.token);
+      expect(h.wechat.requestCount('/sns/jscode2session')).toBe(1);
+    });
+
+    it('a code used outside the library (40163, nothing remembered) → 401 WX_CODE_REJECTED', async () => {
+      const user = new MiniProgramClient(h.wechat, { appId: APP_ID });
+      const code = user.login();
+      h.wechat.failNext('/sns/jscode2session', { errcode: 40163, errmsg: 'code been used' });
       const res = await h.http().post('/auth/login').send({ code }).expect(401);
       expect(res.body.code).toBe('WX_CODE_REJECTED');
     });

@@ -221,7 +221,11 @@ export class WxApiSecurityLayer implements WxExchangeLayer {
         .toString('base64')
         .replace(/=+$/, ''),
       iv: randomBytes(API_SECURITY_IV_BYTES),
-      params: { ...otherQuery, ...request.body },
+      // A body sent as exact bytes is still one JSON object; sealed, the sealed text is what is signed.
+      params: {
+        ...otherQuery,
+        ...(typeof request.body === 'string' ? (JSON.parse(request.body) as object) : request.body),
+      },
     });
     return {
       ...sealed,

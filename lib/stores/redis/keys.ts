@@ -54,6 +54,11 @@ export class RedisKeyLayout {
   accessTokenLock(appId: string): string {
     return `${this.namespace}:access-token-lock:{${appId}}`;
   }
+
+  /** Issue 12: `<ns>:login-code:<hash of appId and code>` → a claim or the remembered login, 300 s. */
+  loginCode(codeHash: string): string {
+    return `${this.namespace}:login-code:${codeHash}`;
+  }
 }
 
 /** SHA-256 of a session token, base64url: tokens carry 256 random bits, so no salt is needed. */

@@ -9,11 +9,13 @@ import {
   type WxSessionWithKeys,
   type WxUserKeys,
 } from '../../session/index.js';
+import type { WxLoginCodeClaim, WxRememberedLogin } from '../../session/index.js';
 import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
 import { RedisConnection, type RedisCommands } from './connection.js';
 import { RedisKeyLayout } from './keys.js';
 import { SecretSeal, UnopenableSecretError } from './secret-seal.js';
 import { resolveRedisStoreOptions, type RedisWxSessionStoreOptions } from './options.js';
+import { CLAIM_LOGIN_CODE } from './scripts.js';
 import {
   CLOCK_MICROS,
   READ_SESSION_WITH_KEYS,
@@ -294,6 +296,46 @@ export class RedisWxSessionStore extends WxSessionStore {
       throw error;
     }
   }
+
+  // ---- Duplicate login codes (issue 12) ----
+
+  override async claimLoginCode(codeHash: string, ttlSeconds: number): Promise<WxLoginCodeClaim> {
+    const ttl = Math.max(toTtlMs(ttlSeconds), 1);
+    const owner = randomBytes(12).toString('base64url');
+    const key = this.layout.loginCode(codeHash);
+    const reply = await this.connection.run('claimLoginCode', (redis) =>
+      runScript(redis, CLAIM_LOGIN_CODE, [key], [`${LOGIN_CLAIM_PREFIX}${owner}`, String(ttl)]),
+    );
+    if (typeof reply !== 'string') return { state: 'claimed', owner };
+    if (reply.startsWith(LOGIN_CLAIM_PREFIX)) return { state: 'pending' };
+    const login = parseRememberedLogin(reply);
+    // An unreadable entry is treated as a claim in progress: it lapses at its TTL.
+    return login === undefined ? { state: 'pending' } : { state: 'done', login };
+  }
+
+  override async rememberLogin(
+    codeHash: string,
+    login: WxRememberedLogin,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const ttl = toTtlMs(ttlSeconds);
+    const key = this.layout.loginCode(codeHash);
+    const value = JSON.stringify(
+      login.unionid === undefined
+        ? { appId: login.appId, openid: login.openid }
+        : { appId: login.appId, openid: login.openid, unionid: login.unionid },
+    );
+    await this.connection.run('rememberLogin', (redis) =>
+      ttl > 0 ? redis.set(key, value, { expiration: { type: 'PX', value: ttl } }) : redis.del([key]),
+    );
+  }
+
+  override async releaseLoginCode(codeHash: string, owner: string): Promise<void> {
+    const key = this.layout.loginCode(codeHash);
+    await this.connection.run('releaseLoginCode', (redis) =>
+      runScript(redis, RELEASE_LOCK, [key], [`${LOGIN_CLAIM_PREFIX}${owner}`]),
+    );
+  }
 }
 
 const STORE = 'RedisWxSessionStore';
@@ -395,4 +437,23 @@ function accessTokenJson(token: WxSharedAccessToken): WxSharedAccessToken {
   return forcedAt === undefined
     ? { accessToken, expiresAt, refreshAt }
     : { accessToken, expiresAt, refreshAt, forcedAt };
+}
+
+// ---- Duplicate login codes (issue 12) ----
+
+/** Marks a claim, which JSON of a remembered login never starts with. */
+const LOGIN_CLAIM_PREFIX = 'claim:';
+
+function parseRememberedLogin(text: string): WxRememberedLogin | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { appId, openid, unionid } = value as Record<string, unknown>;
+  if (typeof appId !== 'string' || typeof openid !== 'string') return undefined;
+  if (unionid === undefined) return { appId, openid };
+  return typeof unionid === 'string' ? { appId, openid, unionid } : undefined;
 }

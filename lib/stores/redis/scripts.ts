@@ -106,3 +106,17 @@ export const CLOCK_MICROS = script(`
 local time = redis.call('TIME')
 return tonumber(time[1]) * 1000000 + tonumber(time[2])
 `);
+
+// ---- Duplicate login codes (issue 12) ----
+
+/**
+ * Claims a login code. KEYS[1] the code's entry; ARGV[1] the claim (`claim:<owner>`), ARGV[2] its
+ * TTL in ms. Returns the current value (a claim, or the remembered login's JSON) when there is
+ * one, else writes the claim and returns false.
+ */
+export const CLAIM_LOGIN_CODE = script(`
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+`);

@@ -74,6 +74,19 @@ export const FAKE_ERRORS = {
   dataFormat: [47001, 'data format error'],
   invalidSigMethod: [87008, 'invalid sig_method'],
   invalidSignature: [87009, 'invalid signature'],
+  dataNotExist: [1, 'data not exit'],
+  noOpenpid: [1007, 'no openpid data'],
+  invalidArgs: [40097, 'invalid args'],
+  emptyBody: [44002, 'empty post data'],
+  noRecentVisit: [61010, 'user has no recent visit record'],
+  sessionKeyExpired: [87007, 'session_key is not existed or expired'],
+  pairTooLong: [87016, 'some key-value in list meet length exceed'],
+  storageFull: [87017, 'user data length exceeds limit'],
+  tooManyPairs: [87018, 'user kv list size exceed limit'],
+  keyTooLong: [87019, 'some key in list meet length exceed'],
+  invalidInteractiveKey: [87082, 'invalid key'],
+  noOpenPlatform: [89002, 'open not exists'],
+  invalidTrade: [89300, 'invalid trade'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /**

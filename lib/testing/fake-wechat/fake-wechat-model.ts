@@ -277,7 +277,8 @@ export class FakeWeChatModel {
     return undefined;
   }
 
-  private checkAccessToken(value: unknown): { appId: string } | { answer: FakeAnswer } {
+  /** @internal The access-token check every endpoint starts with. */
+  checkAccessToken(value: unknown): { appId: string } | { answer: FakeAnswer } {
     if (typeof value !== 'string' || value === '') return { answer: fakeError('missingAccessToken') };
     const token = this.accessTokens.get(value);
     if (token === undefined) return { answer: fakeError('invalidCredential') };
@@ -291,8 +292,13 @@ export class FakeWeChatModel {
     return undefined;
   }
 
-  /** The checks shared by checksession and resetusersessionkey, in WeChat's order. */
-  private checkSignedUserRequest(query: Params): { user: FakeWeChatUser } | { answer: FakeAnswer } {
+  /**
+   * The checks of every login-state-signed request, in WeChat's order: token, user, sig_method,
+   * and the signature over `message` (`""` for GET, else the exact POST body).
+   *
+   * @internal
+   */
+  checkSignedUserRequest(query: Params, message = ''): { user: FakeWeChatUser } | { answer: FakeAnswer } {
     const token = this.checkAccessToken(query['access_token']);
     if ('answer' in token) return token;
     const openid = query['openid'];
@@ -300,7 +306,9 @@ export class FakeWeChatModel {
     if (user === undefined) return { answer: fakeError('invalidOpenid') };
     if (query['sig_method'] !== 'hmac_sha256') return { answer: fakeError('invalidSigMethod') };
     // Computed here rather than with the library's helper, so a bug there cannot hide in both.
-    const expected = createHmac('sha256', Buffer.from(user.sessionKey, 'utf8')).update('').digest('hex');
+    const expected = createHmac('sha256', Buffer.from(user.sessionKey, 'utf8'))
+      .update(message, 'utf8')
+      .digest('hex');
     if (query['signature'] !== expected) return { answer: fakeError('invalidSignature') };
     return { user };
   }

@@ -22,6 +22,11 @@ import {
 } from './fake-wechat-model.js';
 import { WX_API_SECURITY_ENDPOINTS } from '../../api/security/api-security-options.js';
 import { FakeApiSecurityGate, type FakeAnswerTampering } from './fake-wechat-security.js';
+import {
+  FakeWeChatMoreApis,
+  type FakePaymentSpec,
+  type FakeUserEncryptKey,
+} from './fake-wechat-more-apis.js';
 
 /**
  * The WeChat endpoints the fake answers.
@@ -34,7 +39,16 @@ export type FakeWeChatEndpoint =
   | '/cgi-bin/stable_token'
   | '/wxa/checksession'
   | '/wxa/resetusersessionkey'
-  | '/wxa/business/getuserphonenumber';
+  | '/wxa/business/getuserphonenumber'
+  | '/wxa/business/checkencryptedmsg'
+  | '/wxa/business/getuserencryptkey'
+  | '/wxa/set_user_storage'
+  | '/wxa/remove_user_storage'
+  | '/wxa/setuserinteractivedata'
+  | '/wxa/getpaidunionid'
+  | '/wxa/getpluginopenpid'
+  | '/wxa/getuserriskrank'
+  | '/cgi-bin/message/wxopen/activityid/create';
 
 /**
  * How the fake behaves, for fault tests:
@@ -115,6 +129,7 @@ const CLIENT_SETTLE_MS = 20;
  */
 export class FakeWeChatServer {
   private readonly model: FakeWeChatModel;
+  private readonly more: FakeWeChatMoreApis;
   private readonly server: Server;
   private readonly counts = new Map<string, number>();
   private readonly faults = new Map<string, FakeWeChatFault[]>();
@@ -135,6 +150,14 @@ export class FakeWeChatServer {
       loginsPerMinute: options.loginsPerMinute ?? 100,
     });
     this.security = new FakeApiSecurityGate(options.apps, options.now ?? Date.now);
+    const model = this.model;
+    this.more = new FakeWeChatMoreApis({
+      now: options.now ?? Date.now,
+      codeTtlMs: options.codeTtlMs ?? 5 * 60_000,
+      checkAccessToken: (value) => model.checkAccessToken(value),
+      checkSignedUserRequest: (query, message) => model.checkSignedUserRequest(query, message),
+      findUser: (openid, appId) => model.findUser(openid, appId),
+    });
     this.server = createServer((request, response) => this.handle(request, response));
     this.server.on('connection', (socket: Socket) => {
       if (this.mode === 'reset') socket.destroy();
@@ -187,6 +210,54 @@ export class FakeWeChatServer {
   /** A user as the fake stores them, or `undefined`. */
   findUser(openid: string, appId?: string): FakeWeChatUser | undefined {
     return this.model.findUser(openid, this.model.resolveAppId(appId));
+  }
+
+  // ---- The less common APIs (issue 12) ----
+
+  /**
+   * Remembers `encryptedData` as produced by WeChat now, for checkencryptedmsg (which confirms it
+   * for 3 days). `MiniProgramClient.getPhoneNumber` calls it.
+   */
+  recordEncryptedData(encryptedData: string, appId?: string): void {
+    this.more.recordEncryptedData(encryptedData, this.model.resolveAppId(appId));
+  }
+
+  /**
+   * The user's latest encrypt key, as `getLatestUserKey` yields it: a new one (next version) when
+   * the newest has expired; each lives an hour and getuserencryptkey lists the last three.
+   */
+  latestUserEncryptKey(openid: string, appId?: string): FakeUserEncryptKey {
+    return this.more.latestUserEncryptKey(openid, this.model.resolveAppId(appId));
+  }
+
+  /** What setUserStorage stored for the user. */
+  userStorage(openid: string, appId?: string): ReadonlyMap<string, string> {
+    return this.more.userStorage(openid, this.model.resolveAppId(appId));
+  }
+
+  /** What setUserInteractiveData stored for the user. */
+  interactiveData(openid: string, appId?: string): ReadonlyMap<string, number> {
+    return this.more.interactiveData(openid, this.model.resolveAppId(appId));
+  }
+
+  /** Records a payment now, for getpaidunionid (answers for 5 minutes); returns its transaction id. */
+  recordPayment(payment: FakePaymentSpec, appId?: string): string {
+    return this.more.recordPayment(payment, this.model.resolveAppId(appId));
+  }
+
+  /** Mints a single-use `wx.pluginLogin` code of the user, for getpluginopenpid. */
+  issuePluginCode(openid: string, appId?: string): string {
+    return this.more.issuePluginCode(openid, this.model.resolveAppId(appId));
+  }
+
+  /** Sets the risk rank getuserriskrank answers for the user (default 0). */
+  setRiskRank(openid: string, rank: 0 | 1 | 2 | 3 | 4, appId?: string): void {
+    this.more.setRiskRank(openid, this.model.resolveAppId(appId), rank);
+  }
+
+  /** Who may share an activity id activityid/create issued, or `undefined`. */
+  findActivity(activityId: string): { appId: string; openid?: string; unionid?: string } | undefined {
+    return this.more.findActivity(activityId);
   }
 
   /** Requests received on `endpoint` (any path) since start or {@link resetRequestCounts}, faults included. */
@@ -341,6 +412,25 @@ export class FakeWeChatServer {
         return this.model.resetUserSessionKey(query);
       case '/wxa/business/getuserphonenumber':
         return this.withJsonBody(method, body, (json) => this.model.phoneNumber(query, json));
+      case '/wxa/business/checkencryptedmsg':
+        return this.withJsonBody(method, body, (json) => this.more.checkEncryptedMsg(query, json));
+      case '/wxa/business/getuserencryptkey':
+        // The current page says GET, older ones POST with the same query: both are accepted.
+        return this.more.getUserEncryptKey(query);
+      case '/wxa/set_user_storage':
+        return this.withJsonBody(method, body, (json) => this.more.setUserStorage(query, json, body));
+      case '/wxa/remove_user_storage':
+        return this.withJsonBody(method, body, (json) => this.more.removeUserStorage(query, json, body));
+      case '/wxa/setuserinteractivedata':
+        return this.withJsonBody(method, body, (json) => this.more.setUserInteractiveData(query, json, body));
+      case '/wxa/getpaidunionid':
+        return this.more.getPaidUnionId(query);
+      case '/wxa/getpluginopenpid':
+        return this.withJsonBody(method, body, (json) => this.more.getPluginOpenPId(query, json));
+      case '/wxa/getuserriskrank':
+        return this.withJsonBody(method, body, (json) => this.more.getUserRiskRank(query, json));
+      case '/cgi-bin/message/wxopen/activityid/create':
+        return this.more.createActivityId(query);
       default:
         return fakeError('invalidUrl');
     }
@@ -353,6 +443,7 @@ export class FakeWeChatServer {
     handle: (json: Readonly<Record<string, unknown>>) => FakeAnswer,
   ): FakeAnswer {
     if (method !== 'POST') return fakeError('requirePost');
+    if (body === '') return fakeError('emptyBody');
     const json = parseJsonObject(body);
     return json === undefined ? fakeError('dataFormat') : handle(json);
   }

@@ -13,3 +13,4 @@ export type {
 } from './fake-wechat-model.js';
 export { mintPlatformCertificate, type FakePlatformCertificateSpec } from './fake-wechat-certificate.js';
 export type { FakeAnswerTampering, FakeWeChatApiSecurity } from './fake-wechat-security.js';
+export type { FakePaymentSpec, FakeUserEncryptKey } from './fake-wechat-more-apis.js';
