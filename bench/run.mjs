@@ -158,6 +158,10 @@ const results = {
   express_verified_vs_bare: http.express_verified_vs_bare,
   express_verified_dto_vs_bare: http.express_verified_dto_vs_bare,
   p99_worst_vs_bare: http.p99_worst_vs_bare,
+  // The HTTP routes run with the real default; each request carries a payload of its own.
+  replay_protection: http.replay_protection,
+  // Where the µs of one @WxVerified(WxUserInfo) request go, per adapter (see http.bench.mjs).
+  http_breakdown_us: http.breakdown_us,
   redis_vs_memory: typeof redis?.redis_vs_memory === 'number' ? redis.redis_vs_memory : null,
   redis_note: redisNote,
   memory_bytes_per_session: memory.bytes_per_session,

@@ -85,6 +85,8 @@ export interface WxLoginResult {
 export interface WxKeyAttemptTicket {
   readonly budgetId: string;
   readonly session: WxActiveSession;
+  /** The caller's session token, if any: deleted with the keys when the budget is spent. */
+  readonly token: string | undefined;
   /** Whether the budget counts it (`maxKeyFailures` not `false`). */
   readonly counted: boolean;
 }
@@ -278,14 +280,14 @@ export class WxSessionService {
   async takeKeyAttempt(session: WxActiveSession, token: string | undefined): Promise<WxKeyAttemptTicket> {
     const budgetId = keyBudgetId(session.appId, session.openid, session.sessionKey);
     const max = this.config.maxKeyFailures;
-    if (max === false) return { budgetId, session, counted: false };
+    if (max === false) return { budgetId, session, token, counted: false };
     const verdict = await this.store.takeKeyAttempt(budgetId, max, this.config.sessionTtlSeconds);
     if (verdict === 'busy') throw new WxKeyAttemptsBusyError();
     if (verdict === 'spent') {
       await this.deleteSpentKeys(session, token);
       throw new WxSessionNotFoundError('the key budget of this user key is spent: log in again');
     }
-    return { budgetId, session, counted: true };
+    return { budgetId, session, token, counted: true };
   }
 
   /**
@@ -298,7 +300,18 @@ export class WxSessionService {
    */
   async settleKeyAttempt(ticket: WxKeyAttemptTicket, succeeded: boolean): Promise<void> {
     if (!succeeded && this.config.checkSessionKeyOnFailure) void this.diagnoseKeyFailure(ticket);
-    if (ticket.counted) await this.store.settleKeyAttempt(ticket.budgetId, succeeded);
+    if (!ticket.counted) return;
+    await this.store.settleKeyAttempt(ticket.budgetId, succeeded);
+    if (succeeded || this.config.maxKeyFailures === false) return;
+    // Did this failure spend the budget? Then the keys go now, not at the next attempt: a
+    // session-only route must not outlive the key either. The probe's slot is given back.
+    const after = await this.store.takeKeyAttempt(
+      ticket.budgetId,
+      this.config.maxKeyFailures,
+      this.config.sessionTtlSeconds,
+    );
+    if (after === 'granted') await this.store.settleKeyAttempt(ticket.budgetId, true);
+    else if (after === 'spent') await this.deleteSpentKeys(ticket.session, ticket.token);
   }
 
   /** The user's keys (and this token's session) go: every evaluation of the key is spent. */

@@ -83,7 +83,8 @@ const NO_OPTIONS: WxRouteOptions = Object.freeze({});
 export class WxVerifiedGuard implements CanActivate {
   protected readonly logger = new Logger('WxOpenData');
   private readonly routes = new WeakMap<object, { readonly owner: object; readonly route: WxRoute }>();
-  private readonly decryptOptions: WxDecryptOptions;
+  /** The watermark rules per mini program, built once. */
+  private readonly decryptOptions = new Map<string, WxDecryptOptions>();
   private identityMissingLogged = false;
 
   constructor(
@@ -93,10 +94,13 @@ export class WxVerifiedGuard implements CanActivate {
     /** Issue 12: for `provenance` and `@WxUserEncrypted()`; optional so subclasses need not pass it. */
     @Optional() protected readonly clients?: WxApiClients,
   ) {
-    this.decryptOptions = {
-      maxAgeSeconds: config.watermarkMaxAgeSeconds,
-      clockToleranceSeconds: config.clockToleranceSeconds,
-    };
+    for (const appId of config.apps.keys()) {
+      this.decryptOptions.set(appId, {
+        appId,
+        maxAgeSeconds: config.watermarkMaxAgeSeconds,
+        clockToleranceSeconds: config.clockToleranceSeconds,
+      });
+    }
   }
 
   canActivate(context: ExecutionContext): Promise<boolean> {
@@ -288,7 +292,12 @@ export class WxVerifiedGuard implements CanActivate {
     try {
       return decryptOpenData(
         { encryptedData: encrypted.encryptedData, iv: encrypted.iv, sessionKey },
-        { ...this.decryptOptions, appId: session.appId },
+        // Sessions of mini programs not served never get here (require/requireUser refuse them);
+        // should one, its watermark must still name its own mini program.
+        this.decryptOptions.get(session.appId) ?? {
+          ...this.decryptOptions.values().next().value,
+          appId: session.appId,
+        },
       );
     } catch (error) {
       if (last || !(error instanceof WxDecryptionError)) throw error;

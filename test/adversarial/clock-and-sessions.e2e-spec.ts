@@ -71,11 +71,15 @@ describe.each(ADAPTERS)('watermark clock edges with a frozen clock (%s)', (adapt
 
   beforeAll(async () => {
     ledger.addSessionKey(owner.sessionKey, `${adapter} clock user key`);
-    apps.default = await startAdversarialApp(adapter);
+    // The key-attempt budget is per user key, shared by every session of it: the many refused
+    // watermarks under one key would spend it, and later answers would show the budget, not the
+    // payload's verdict. The budget has its own attack suite (key-budget.e2e-spec.ts).
+    const noBudget = { maxKeyFailures: false } as const;
+    apps.default = await startAdversarialApp(adapter, { module: noBudget });
     apps.narrow = await startAdversarialApp(adapter, {
-      module: { watermarkMaxAgeSeconds: 10, clockToleranceSeconds: 0 },
+      module: { ...noBudget, watermarkMaxAgeSeconds: 10, clockToleranceSeconds: 0 },
     });
-    apps.off = await startAdversarialApp(adapter, { module: { watermarkMaxAgeSeconds: false } });
+    apps.off = await startAdversarialApp(adapter, { module: { ...noBudget, watermarkMaxAgeSeconds: false } });
     for (const [name, h] of Object.entries(apps)) {
       ledger.watchLogger(`${adapter} ${name}`, (h as AdversarialApp).logger);
     }

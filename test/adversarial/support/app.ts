@@ -132,9 +132,10 @@ export interface SessionOwner {
 }
 
 /**
- * `count` new sessions of `owner`, opened one after the other. The library revokes a session
- * after `maxKeyFailures` key-dependent failures (default 5), so tests that send many refused
- * payloads use a session per request: each answer then shows the payload's own verdict.
+ * `count` new sessions of `owner`, opened one after the other: one per request, so that a
+ * session one request ended (a logout, say) never decides another's answer. The key-attempt
+ * budget is per user key and shared by all of them: suites that send many refused payloads run
+ * with `maxKeyFailures: false`.
  */
 export async function freshTokens(
   app: AdversarialApp,
