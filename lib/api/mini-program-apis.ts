@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeStrictBase64 } from '../core/base64.js';
-import { WxOpenDataError } from '../core/errors.js';
-import {
-  WxApiLimitError,
-  WxApiUnavailableError,
-  WxProvenanceError,
-  type WxApiLimit,
-  type WxApiOperation,
-} from './errors.js';
+import { WxApiLimitError, WxApiUnavailableError, type WxApiOperation } from './errors.js';
 import type { WxJsonObject } from './http-exchange.js';
 
 /**

@@ -20,13 +20,7 @@ export type {
 } from '../nest/options.js';
 
 // Decorators, the guard and the filter, in every context (HTTP, GraphQL, WebSocket)
-export {
-  WxOpenData,
-  WxSession,
-  WxSessionToken,
-  WxUserEncrypted,
-  WxVerified,
-} from '../nest/decorators.js';
+export { WxOpenData, WxSession, WxSessionToken, WxUserEncrypted, WxVerified } from '../nest/decorators.js';
 export { WxPayload, type WxRouteOptions } from '../nest/route.js';
 export { WxVerifiedGuard } from '../nest/wx-verified.guard.js';
 export type { WxCallSite } from '../nest/call-site.js';

@@ -210,7 +210,11 @@ function fromWeChatError({ errcode, operation }: WxApiError): WxAnswer {
     );
   }
   if (errcode === HIGH_RISK_USER_ERRCODE) {
-    return answer(HttpStatus.FORBIDDEN, 'WX_USER_BLOCKED', 'WeChat refused this user as high-risk: do not retry');
+    return answer(
+      HttpStatus.FORBIDDEN,
+      'WX_USER_BLOCKED',
+      'WeChat refused this user as high-risk: do not retry',
+    );
   }
   return answer(
     HttpStatus.BAD_GATEWAY,

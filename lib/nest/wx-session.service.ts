@@ -431,7 +431,9 @@ export class WxSessionService {
       const current = await this.store.getUserKeys(userId);
       if (current !== undefined && current.version >= version) return;
       const next = this.rotated(current, sessionKey, version);
-      if (await this.store.setUserKeys(userId, next, current?.version ?? null, this.config.sessionTtlSeconds)) {
+      if (
+        await this.store.setUserKeys(userId, next, current?.version ?? null, this.config.sessionTtlSeconds)
+      ) {
         // Keys this write dropped leave this process's decipher cache too.
         for (const dropped of [current?.sessionKey, current?.previousSessionKey]) {
           if (dropped !== undefined && dropped !== next.sessionKey && dropped !== next.previousSessionKey) {

@@ -10,7 +10,6 @@ import {
   WxWeRunData,
   type WxSessionInfo,
 } from 'nestjs-wx-open-data';
-import { toOpenDataPayload } from 'nestjs-wx-open-data/core';
 import { ApiWxOpenData, WX_OPEN_DATA_ENVELOPE_SCHEMA } from 'nestjs-wx-open-data/swagger';
 
 @Controller('me')
