@@ -24,10 +24,24 @@ export const telemetryProvider: Provider = {
   },
 };
 
-/** The session store, with each operation measured when metrics are on. @internal */
-export const sessionStoreProvider: Provider = {
-  provide: WxSessionStore,
+/**
+ * Injection token of the session store as the library itself calls it: with each operation
+ * measured when metrics are on. `WxSessionStore` stays the store the app configured, the very
+ * instance it passed. @internal
+ */
+export const WX_MEASURED_STORE = Symbol('WX_MEASURED_STORE');
+
+/** The measured store, see {@link WX_MEASURED_STORE}. @internal */
+export const measuredStoreProvider: Provider = {
+  provide: WX_MEASURED_STORE,
   inject: [WX_OPEN_DATA_CONFIG, WX_TELEMETRY],
   useFactory: (config: WxOpenDataConfig, telemetry: WxTelemetry): WxSessionStore =>
     telemetry === NO_TELEMETRY ? config.sessionStore : instrumentStore(config.sessionStore, telemetry),
+};
+
+/** The app's session store, as configured. @internal */
+export const sessionStoreProvider: Provider = {
+  provide: WxSessionStore,
+  inject: [WX_OPEN_DATA_CONFIG],
+  useFactory: (config: WxOpenDataConfig): WxSessionStore => config.sessionStore,
 };

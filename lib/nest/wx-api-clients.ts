@@ -4,7 +4,7 @@ import { WxMalformedPayloadError } from '../core/index.js';
 import { NO_TELEMETRY, type WxTelemetry } from '../observability/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
-import { WX_TELEMETRY } from './telemetry.provider.js';
+import { WX_MEASURED_STORE, WX_TELEMETRY } from './telemetry.provider.js';
 
 /**
  * One {@link WxApiClient} per configured mini program. Their access tokens live in the session
@@ -22,7 +22,7 @@ export class WxApiClients {
 
   constructor(
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
-    store: WxSessionStore,
+    @Inject(WX_MEASURED_STORE) store: WxSessionStore,
     @Inject(WX_TELEMETRY) telemetry: WxTelemetry,
   ) {
     const onCall = telemetry === NO_TELEMETRY ? undefined : telemetry.wechatCall;

@@ -3,7 +3,12 @@ import { WxApiClient } from '../api/index.js';
 import { WxSessionStore } from '../session/index.js';
 import { WxContextPeers } from './context-peers.js';
 import { resolveWxOpenDataModuleConfig, WX_OPEN_DATA_CONFIG } from './config.js';
-import { sessionStoreProvider, telemetryProvider, WX_TELEMETRY } from './telemetry.provider.js';
+import {
+  measuredStoreProvider,
+  sessionStoreProvider,
+  telemetryProvider,
+  WX_TELEMETRY,
+} from './telemetry.provider.js';
 import { ConfigurableModuleClass, WX_OPEN_DATA_MODULE_OPTIONS } from './module-definition.js';
 import type { WxOpenDataModuleOptions } from './options.js';
 import { WxSessionStoreLifecycle } from './session-store-lifecycle.js';
@@ -35,6 +40,7 @@ import { WxVerifiedGuard } from './wx-verified.guard.js';
     },
     telemetryProvider,
     sessionStoreProvider,
+    measuredStoreProvider,
     WxApiClients,
     { provide: WxApiClient, useFactory: (clients: WxApiClients) => clients.get(), inject: [WxApiClients] },
     WxSessionService,

@@ -25,7 +25,7 @@ import {
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 import type { WxResolvedIdentity } from './options.js';
-import { WX_TELEMETRY } from './telemetry.provider.js';
+import { WX_MEASURED_STORE, WX_TELEMETRY } from './telemetry.provider.js';
 import { WxApiClients } from './wx-api-clients.js';
 
 /**
@@ -127,7 +127,7 @@ export class WxSessionService {
 
   constructor(
     @Inject(WX_OPEN_DATA_CONFIG) private readonly config: WxOpenDataConfig,
-    private readonly store: WxSessionStore,
+    @Inject(WX_MEASURED_STORE) private readonly store: WxSessionStore,
     private readonly clients: WxApiClients,
     @Inject(WX_TELEMETRY) private readonly telemetry: WxTelemetry,
   ) {

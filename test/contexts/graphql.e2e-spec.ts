@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { WxSessionService } from '../../lib/index.js';
+import { WX_OPEN_DATA_REJECTED_BODY, WX_SESSION_REQUIRED_BODY, WxSessionService } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { APP_ID, userInfoPayload } from '../support/payloads.js';
@@ -107,7 +107,7 @@ describe.each(DRIVERS)('GraphQL resolvers (%s)', (driver) => {
     ])('%s', async (_name, token) => {
       const reply = await gql(PROFILE, { input: user.envelope() }, token);
       const error = refusal(reply, 'profile');
-      expect(error.message).toBe('WeChat session required');
+      expect(error.message).toBe(WX_SESSION_REQUIRED_BODY.message);
       expect(error.extensions).toMatchObject({
         code: 'WX_SESSION_REQUIRED',
         statusCode: 401,
@@ -131,12 +131,12 @@ describe.each(DRIVERS)('GraphQL resolvers (%s)', (driver) => {
     expect(new Set(seen).size).toBe(1);
     expect(JSON.parse(seen[0]!)).toEqual([
       {
-        message: 'WeChat open data rejected',
+        message: WX_OPEN_DATA_REJECTED_BODY.message,
         extensions: {
           code: 'WX_OPEN_DATA_REJECTED',
           statusCode: 401,
           error: 'Unauthorized',
-          message: 'WeChat open data rejected',
+          message: WX_OPEN_DATA_REJECTED_BODY.message,
         },
       },
     ]);

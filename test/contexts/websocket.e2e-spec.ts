@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { WxSessionService } from '../../lib/index.js';
+import { WX_OPEN_DATA_REJECTED_BODY, WX_SESSION_REQUIRED_BODY, WxSessionService } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { APP_ID, userInfoPayload } from '../support/payloads.js';
@@ -10,13 +10,13 @@ const REJECTED = {
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_OPEN_DATA_REJECTED',
-  message: 'WeChat open data rejected',
+  message: WX_OPEN_DATA_REJECTED_BODY.message,
 };
 const SESSION_REQUIRED = {
   statusCode: 401,
   error: 'Unauthorized',
   code: 'WX_SESSION_REQUIRED',
-  message: 'WeChat session required',
+  message: WX_SESSION_REQUIRED_BODY.message,
 };
 
 const PLATFORMS: WsPlatformName[] = ['ws', 'socket.io'];

@@ -86,7 +86,7 @@ describe('API security options', () => {
     ]);
   });
 
-  it('WxApiClient refuses bad options with one TypeError listing them', () => {
+  it('WxApiClient refuses bad options with one WxOpenDataConfigError listing them', () => {
     const error = captureError(
       () =>
         new WxApiClient({
@@ -95,10 +95,11 @@ describe('API security options', () => {
           apiSecurity: { ...keys.client, symmetricKey: 'AAAA', privateKeySn: '' },
         }),
     );
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message).toMatch(
-      /^WxApiClient: apiSecurity\.symmetricKey .*; apiSecurity\.privateKeySn /,
-    );
+    expect(error).toBeInstanceOf(WxOpenDataConfigError);
+    const { problems } = error as WxOpenDataConfigError;
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^apiSecurity\.symmetricKey /);
+    expect(problems[1]).toMatch(/^apiSecurity\.privateKeySn /);
   });
 
   it('the module resolver lists the problems of every app in one WxOpenDataConfigError', () => {
