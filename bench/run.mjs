@@ -17,6 +17,7 @@ import { runGraphQLBench } from './graphql.bench.mjs';
 import { runHttpBench } from './http.bench.mjs';
 import { machine } from './measure.mjs';
 import { runMemoryBench } from './memory.bench.mjs';
+import { runMetricsBench } from './metrics.bench.mjs';
 import { renderMarkdown, renderSvg } from './report.mjs';
 
 const smoke = process.argv.includes('--smoke');
@@ -37,6 +38,7 @@ const plan = smoke
       memory: { sessions: 2_000 },
       login: { durationMs: 300 },
       apisec: { rounds: 1, callsPerRound: 10, cryptoIterations: 20 },
+      metrics: { rounds: 2, batchMs: 10, warmupMs: 20 },
     }
   : {
       crypto: { rounds: 21, batchMs: 80, warmupMs: 500 },
@@ -45,6 +47,7 @@ const plan = smoke
       memory: { sessions: 100_000 },
       login: { durationMs: 3000 },
       apisec: { rounds: 9, callsPerRound: 60, cryptoIterations: 300 },
+      metrics: { rounds: 15, batchMs: 60, warmupMs: 300 },
     };
 
 const targets = {
@@ -177,6 +180,13 @@ try {
   console.error(`API security bench failed: ${error.message}`);
 }
 
+section('metrics: what OpenTelemetry recording adds to one verified request (no target)');
+const metricsCost = await runMetricsBench(plan.metrics);
+log(
+  `metrics_us_per_verified_request ${metricsCost.metrics_us_per_verified_request.toFixed(2)} ` +
+    `(on ${Math.round(metricsCost.ns_per_request.metrics_on)} ns vs off ${Math.round(metricsCost.ns_per_request.metrics_off)} ns of the library's store calls)`,
+);
+
 const results = {
   when: new Date(started).toISOString(),
   smoke,
@@ -210,6 +220,8 @@ const results = {
   memory_bytes_per_session: memory.bytes_per_session,
   api_security_cost_ratio:
     typeof apisec?.api_security_cost_ratio === 'number' ? apisec.api_security_cost_ratio : null,
+  // µs that OpenTelemetry recording (an SDK with a reader) adds to one verified request.
+  metrics_us_per_verified_request: metricsCost.metrics_us_per_verified_request,
   targets,
   met: {},
   crypto: {
@@ -228,6 +240,7 @@ const results = {
   redis,
   login,
   apisec,
+  metrics: metricsCost,
 };
 for (const [name, target] of Object.entries(targets)) {
   const value = results[name];
