@@ -16,7 +16,6 @@ import { ApolloDriver } from '@nestjs/apollo';
 import { Args, GraphQLModule, Mutation, Query, Resolver } from '@nestjs/graphql';
 import {
   MemoryWxSessionStore,
-  WX_OPEN_DATA_CONFIG,
   WxOpenData,
   WxOpenDataModule,
   WxSessionService,
@@ -24,6 +23,8 @@ import {
   WxVerified,
 } from 'nestjs-wx-open-data';
 import { createSessionKey } from 'nestjs-wx-open-data/testing';
+// Internal, not an export of the package: the bench reports the options the build resolved.
+import { WX_OPEN_DATA_CONFIG } from '../dist/esm/nest/config.js';
 import { decorateMethod } from './decorate.mjs';
 
 /** The mini program the payloads are made for, named by the parent (argv[2]). */

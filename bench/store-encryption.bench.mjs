@@ -5,7 +5,8 @@
 //   npm run build && node bench/store-encryption.bench.mjs [reads per round]
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createSessionToken, RedisWxSessionStore, wxUserId } from 'nestjs-wx-open-data';
+import { createSessionToken, wxUserId } from 'nestjs-wx-open-data/core';
+import { RedisWxSessionStore } from 'nestjs-wx-open-data/redis';
 import { createSessionKey } from 'nestjs-wx-open-data/testing';
 
 const READS = Math.min(Math.max(Number(process.argv[2] ?? 2000) || 2000, 100), 20_000);

@@ -11,6 +11,7 @@ import type { WxOpenDataError } from '../core/index.js';
 import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
 import { WxKeyAttemptsBusyError, WxSessionStoreUnavailableError } from '../session/index.js';
 import { httpWhere, toContextError } from './call-site.js';
+import { logContext, requestIdOf } from './log-context.js';
 
 /**
  * The one body every key-dependent failure gets (padding, UTF-8, JSON, watermark, signature,
@@ -173,10 +174,16 @@ export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string
 export function toWxHttpException(
   error: WxOpenDataError,
   logger: Logger,
-  request: { method?: string; url?: string; route?: { path?: unknown }; routeOptions?: { url?: unknown } },
+  request: {
+    method?: string;
+    url?: string;
+    route?: { path?: unknown };
+    routeOptions?: { url?: unknown };
+    headers?: Readonly<Record<string, string | string[] | undefined>>;
+  },
   response?: unknown,
 ): HttpException {
-  const where = httpWhere(request);
+  const where = logContext(httpWhere(request), requestIdOf(request.headers ?? {}));
   return toContextError(
     { kind: 'http', headers: {}, body: undefined, holder: request, response, where },
     toWxAnswer(error, logger, where),

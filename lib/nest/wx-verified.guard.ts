@@ -38,6 +38,7 @@ import { WX_TELEMETRY } from './telemetry.provider.js';
 import { toWxAnswer } from './http-errors.js';
 import type { WxHttpRequest, WxResolvedIdentity } from './options.js';
 import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
+import { logContext, requestIdOf, userRefOf } from './log-context.js';
 import { keepVerifiedCall } from './verified-calls.js';
 import { WxApiClients } from './wx-api-clients.js';
 import { WxSessionService, type WxKeyAttemptTicket } from './wx-session.service.js';
@@ -195,7 +196,7 @@ export class WxVerifiedGuard implements CanActivate {
       this.telemetry.verification('verified', 'ok', site.kind);
       return true;
     } catch (error) {
-      throw await this.refuse(error, site, attempt, keyWorkStartedAt);
+      throw await this.refuse(error, site, attempt, keyWorkStartedAt, caller);
     }
   }
 
@@ -310,6 +311,15 @@ export class WxVerifiedGuard implements CanActivate {
     }
   }
 
+  /** The call as its log lines name it: route, request id and, once known, a user reference. */
+  private logWhere(site: WxCallSite, caller: WxCaller | undefined): string {
+    const requestId = requestIdOf(site.headers);
+    const app = caller === undefined ? undefined : this.config.apps.get(caller.session.appId);
+    const userRef =
+      app === undefined || caller === undefined ? undefined : userRefOf(app.appSecret, caller.session.openid);
+    return logContext(site.where, requestId, userRef);
+  }
+
   /**
    * What to throw for `error`: a library error becomes the context's answer, anything else is
    * thrown as it is. A key-dependent failure settles the attempt as failed first (a failure
@@ -321,20 +331,22 @@ export class WxVerifiedGuard implements CanActivate {
     site: WxCallSite,
     attempt: WxKeyAttemptTicket | undefined,
     keyWorkStartedAt: number,
+    caller: WxCaller | undefined,
   ): Promise<unknown> {
+    const where = this.logWhere(site, caller);
     let answered = error;
     const keyDependent = error instanceof WxOpenDataError && error.keyDependent;
     if (attempt !== undefined) {
       try {
         await this.sessions.settleKeyAttempt(attempt, !keyDependent);
       } catch (settleError) {
-        if (error instanceof WxOpenDataError) toWxAnswer(error, this.logger, site.where);
+        if (error instanceof WxOpenDataError) toWxAnswer(error, this.logger, where);
         answered = settleError;
       }
     }
     if (keyDependent && keyWorkStartedAt >= 0) await waitUntil(keyWorkStartedAt + KEY_FAILURE_FLOOR_MS);
     if (!(answered instanceof WxOpenDataError)) return answered;
-    const answer = toWxAnswer(answered, this.logger, site.where);
+    const answer = toWxAnswer(answered, this.logger, where);
     this.telemetry.verification('rejected', answer.body.code, site.kind);
     return toContextError(site, answer);
   }

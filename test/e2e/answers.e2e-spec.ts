@@ -68,4 +68,27 @@ describe.each(ADAPTERS)('answers that say what to do (%s)', (adapter) => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain(`(${reason})`);
   });
+
+  it('every rejection log line names its request and, once the user is known, an opaque user reference', async () => {
+    const user = new MiniProgramClient(wechat, { appId: APP_ID });
+    const login = await http().post('/auth/login').send({ code: user.login() }).expect(200);
+    const openid = login.body.openid as string;
+    const before = logger.lines.length;
+    await http()
+      .post('/auth/logout')
+      .set('x-request-id', 'req-7f3a.9')
+      .set('Authorization', `Bearer ${login.body.token}`)
+      .send({ ...user.getUserInfo(), signature: '0'.repeat(40) })
+      .expect(401);
+    // Client text that is not a plain token is never logged: the line gets an id of its own.
+    await http().post('/auth/logout').set('x-request-id', 'evil\ttext with spaces').expect(401);
+    const lines = logger.lines.slice(before).filter((line) => line.includes(' rejected: '));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/\[request req-7f3a\.9, user [0-9a-f]{8}\] rejected: SIGNATURE_INVALID/);
+    expect(lines[1]).toMatch(/\[request [0-9a-f-]{36}\] rejected: SESSION_NOT_FOUND/);
+    for (const line of lines) {
+      expect(line).not.toContain(openid);
+      expect(line).not.toContain('evil');
+    }
+  });
 });
