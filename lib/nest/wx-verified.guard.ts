@@ -344,10 +344,16 @@ export class WxVerifiedGuard implements CanActivate {
         answered = settleError;
       }
     }
+    // Everything that depends on the reason (its log line, whose text differs by reason, the
+    // metric, the answer) is done before the floor: after it, every key-dependent failure only
+    // hands over the same prepared answer, so no reason's extra work shows in the timing.
+    let thrown = answered;
+    if (answered instanceof WxOpenDataError) {
+      const answer = toWxAnswer(answered, this.logger, where);
+      this.telemetry.verification('rejected', answer.body.code, site.kind);
+      thrown = toContextError(site, answer);
+    }
     if (keyDependent && keyWorkStartedAt >= 0) await waitUntil(keyWorkStartedAt + KEY_FAILURE_FLOOR_MS);
-    if (!(answered instanceof WxOpenDataError)) return answered;
-    const answer = toWxAnswer(answered, this.logger, where);
-    this.telemetry.verification('rejected', answer.body.code, site.kind);
-    return toContextError(site, answer);
+    return thrown;
   }
 }
