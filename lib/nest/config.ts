@@ -20,6 +20,7 @@ import {
   type WxResolvedIdentity,
 } from './options.js';
 import type { ExecutionContext } from '@nestjs/common';
+import { KEY_FAILURE_FLOOR_MS } from './answer-floor.js';
 
 /** Injection token of the validated, defaulted options. */
 export const WX_OPEN_DATA_CONFIG = Symbol('WX_OPEN_DATA_CONFIG');
@@ -48,6 +49,8 @@ export interface WxOpenDataConfig {
   readonly replayWindowSeconds: number;
   /** Key-dependent failures that revoke a session; `false`: never. */
   readonly maxKeyFailures: number | false;
+  /** Key-dependent failures answer no sooner than this after the key work began. */
+  readonly keyFailureFloorMs: number;
   readonly getSessionToken: (request: WxHttpRequest) => string | undefined;
   readonly resolveIdentity:
     | ((
@@ -174,6 +177,15 @@ export function resolveWxOpenDataConfig(
   if (maxKeyFailures !== false && !isPositiveInteger(maxKeyFailures)) {
     problems.push('maxKeyFailures must be a positive integer or false');
   }
+  const keyFailureFloorMs = options.keyFailureFloorMs ?? KEY_FAILURE_FLOOR_MS;
+  if (
+    typeof keyFailureFloorMs !== 'number' ||
+    !Number.isFinite(keyFailureFloorMs) ||
+    keyFailureFloorMs <= 0 ||
+    keyFailureFloorMs > 1000
+  ) {
+    problems.push('keyFailureFloorMs must be a number of milliseconds above 0 and at most 1000');
+  }
   if (options.getSessionToken !== undefined && typeof options.getSessionToken !== 'function') {
     problems.push('getSessionToken must be a function');
   }
@@ -208,6 +220,7 @@ export function resolveWxOpenDataConfig(
           // be up to the tolerance ahead of the clock at the first submission.
           watermarkMaxAgeSeconds + clockToleranceSeconds + 1,
     maxKeyFailures,
+    keyFailureFloorMs,
     getSessionToken: options.getSessionToken ?? readBearerToken,
     resolveIdentity: options.resolveIdentity,
     metrics,

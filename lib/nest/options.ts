@@ -90,6 +90,14 @@ export interface WxOpenDataModuleOptions {
    * the session's lifetime, and not reset by a success. `false` disables. Default 5.
    */
   maxKeyFailures?: number | false;
+  /**
+   * How long, in milliseconds from the start of the key-dependent work, every key-dependent
+   * failure waits before its answer goes out, so bad padding, a wrong watermark, a failed DTO and
+   * a replay answer at the same moment whatever each took. It must exceed the slowest such work,
+   * store round trips included, with room for a stalled event loop: raise it when the session
+   * store's p99.9 latency comes near it. Default 10; at most 1,000.
+   */
+  keyFailureFloorMs?: number;
   /** How long a session lives, in seconds. Default 86,400 (one day). */
   sessionTtlSeconds?: number;
   /**

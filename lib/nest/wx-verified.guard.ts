@@ -30,7 +30,7 @@ import {
 } from '../api/index.js';
 import { toOpenDataPayload, type WxPayloadType } from '../payloads/index.js';
 import type { WxActiveSession } from '../session/index.js';
-import { KEY_FAILURE_FLOOR_MS, waitUntil } from './answer-floor.js';
+import { waitUntil } from './answer-floor.js';
 import { readCallSite, toContextError, type WxCallSite } from './call-site.js';
 import type { WxTelemetry } from '../observability/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
@@ -353,7 +353,8 @@ export class WxVerifiedGuard implements CanActivate {
       this.telemetry.verification('rejected', answer.body.code, site.kind);
       thrown = toContextError(site, answer);
     }
-    if (keyDependent && keyWorkStartedAt >= 0) await waitUntil(keyWorkStartedAt + KEY_FAILURE_FLOOR_MS);
+    if (keyDependent && keyWorkStartedAt >= 0)
+      await waitUntil(keyWorkStartedAt + this.config.keyFailureFloorMs);
     return thrown;
   }
 }

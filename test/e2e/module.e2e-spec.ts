@@ -183,6 +183,21 @@ describe('WxOpenDataModule options are validated at boot', () => {
       /watermarkMaxAgeSeconds/,
     ],
     [
+      'a zero answer floor',
+      { appId: APP_ID, appSecret: 's', keyFailureFloorMs: 0 },
+      /keyFailureFloorMs must be a number of milliseconds above 0 and at most 1000/,
+    ],
+    [
+      'an answer floor of minutes',
+      { appId: APP_ID, appSecret: 's', keyFailureFloorMs: 120_000 },
+      /keyFailureFloorMs must be/,
+    ],
+    [
+      'an answer floor that is not a number',
+      { appId: APP_ID, appSecret: 's', keyFailureFloorMs: Number.NaN },
+      /keyFailureFloorMs must be/,
+    ],
+    [
       'a store of the wrong kind',
       { appId: APP_ID, appSecret: 's', sessionStore: {} as WxSessionStore },
       /sessionStore must extend/,
