@@ -33,12 +33,16 @@ export class FakeWeChatHarness {
     await this.fake.stop();
   }
 
-  /** A client of APP against the fake, short timeouts and pauses, its traffic recorded for secrets. */
+  /**
+   * A client of APP against the fake, short pauses, its traffic recorded for secrets. The time
+   * budget is generous: the tests that are about timeouts set their own, and the others (100
+   * concurrent calls, each queued behind a token refresh) must not fail because CI is busy.
+   */
   client(overrides: Partial<WxApiClientOptions> = {}): WxApiClient {
     return new WxApiClient({
       ...APP,
       apiBaseUrl: this.baseUrl,
-      timeoutMs: 1000,
+      timeoutMs: 10_000,
       retryDelayMs: 2,
       now: () => this.clock.now,
       fetch: this.recordingFetch(overrides.fetch ?? ((input, init) => fetch(input, init))),
