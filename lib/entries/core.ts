@@ -36,36 +36,9 @@ export {
   WxInteractiveKv,
 } from '../payloads/mini-game.dto.js';
 
-// The WeChat server API
-export { WxApiClient, type WxCode2SessionResult } from '../api/wx-api-client.js';
-export { WX_API_BASE_URL, type WxApiCallObserver, type WxApiClientOptions } from '../api/options.js';
-export type { WxAccessTokenStatus } from '../api/access-token-cache.js';
-export {
-  encryptedMsgHash,
-  WX_PROVENANCE_MAX_AGE_SECONDS,
-  WX_USER_STORAGE_LIMITS,
-  type WxActivityId,
-  type WxActivitySharer,
-  type WxEncryptedDataCheck,
-  type WxInteractiveDataEntry,
-  type WxPaidOrder,
-  type WxPhoneInfo,
-  type WxUserEncryptKey,
-  type WxUserRiskRank,
-  type WxUserRiskRankRequest,
-  type WxUserStorageEntry,
-} from '../api/mini-program-apis.js';
-export * from '../api/user-encrypt-channel.js';
-export * from '../api/security/index.js';
+// The WeChat server API: the API layer's whole surface, its errors included
+export * from '../api/index.js';
 export { readBearerToken } from '../nest/options.js';
-export type { WxFetch } from '../api/http-exchange.js';
-export type {
-  WxAccessTokenLock,
-  WxAccessTokenStore,
-  WxSharedAccessToken,
-} from '../api/access-token-store.js';
-export { describeWxErrcode } from '../api/errcodes.js';
-export { sessionKeySignature } from '../api/session-key-signature.js';
 
 // Sessions, for a store of your own
 export { createSessionToken, isSessionToken } from '../session/token.js';
@@ -76,4 +49,3 @@ export type { WxActiveSession, WxSessionInfo, WxSessionRecord, WxUserKeys } from
 // Errors (the same classes as the root's), with the types of their fields
 export * from '../core/errors.js';
 export * from '../session/errors.js';
-export * from '../api/errors.js';
