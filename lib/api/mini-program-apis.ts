@@ -156,33 +156,43 @@ export function encryptedMsgHash(encryptedData: string): string {
   return createHash('sha256').update(encryptedData, 'utf8').digest('hex');
 }
 
-/** @internal Checks setUserStorage pairs against the documented limits. */
-export function checkUserStorage(operation: WxApiOperation, entries: readonly WxUserStorageEntry[]): void {
-  if (entries.length === 0) throw new WxApiLimitError(operation, 'empty', 'kv_list', 'is empty');
-  if (entries.length > WX_USER_STORAGE_LIMITS.maxPairs) {
+/** A list of 1 to `max` items, or the limit error naming `field`. */
+function checkListLength(
+  operation: WxApiOperation,
+  field: string,
+  length: number,
+  max: number,
+  items: string,
+): void {
+  if (length === 0) throw new WxApiLimitError(operation, 'empty', field, 'is empty');
+  if (length > max) throw new WxApiLimitError(operation, 'pairs', field, `has more than ${max} ${items}`);
+}
+
+/** A storage key: a non-empty string within the key limit; answers its UTF-8 length. */
+function checkStorageKey(operation: WxApiOperation, field: string, key: unknown): number {
+  if (typeof key !== 'string' || key === '') {
+    throw new WxApiLimitError(operation, 'empty', field, 'must be a non-empty string');
+  }
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > WX_USER_STORAGE_LIMITS.maxKeyBytes) {
     throw new WxApiLimitError(
       operation,
-      'pairs',
-      'kv_list',
-      `has more than ${WX_USER_STORAGE_LIMITS.maxPairs} pairs`,
+      'key-bytes',
+      field,
+      `is over ${WX_USER_STORAGE_LIMITS.maxKeyBytes} bytes`,
     );
   }
+  return bytes;
+}
+
+/** @internal Checks setUserStorage pairs against the documented limits. */
+export function checkUserStorage(operation: WxApiOperation, entries: readonly WxUserStorageEntry[]): void {
+  checkListLength(operation, 'kv_list', entries.length, WX_USER_STORAGE_LIMITS.maxPairs, 'pairs');
   entries.forEach((entry, index) => {
     const field = `kv_list.${index}`;
-    if (typeof entry.key !== 'string' || entry.key === '') {
-      throw new WxApiLimitError(operation, 'empty', `${field}.key`, 'must be a non-empty string');
-    }
+    const keyBytes = checkStorageKey(operation, `${field}.key`, entry.key);
     if (typeof entry.value !== 'string') {
       throw new WxApiLimitError(operation, 'string-value', `${field}.value`, 'must be a string');
-    }
-    const keyBytes = Buffer.byteLength(entry.key, 'utf8');
-    if (keyBytes > WX_USER_STORAGE_LIMITS.maxKeyBytes) {
-      throw new WxApiLimitError(
-        operation,
-        'key-bytes',
-        `${field}.key`,
-        `is over ${WX_USER_STORAGE_LIMITS.maxKeyBytes} bytes`,
-      );
     }
     if (keyBytes + Buffer.byteLength(entry.value, 'utf8') > WX_USER_STORAGE_LIMITS.maxPairBytes) {
       throw new WxApiLimitError(
@@ -197,28 +207,8 @@ export function checkUserStorage(operation: WxApiOperation, entries: readonly Wx
 
 /** @internal Checks removeUserStorage keys. */
 export function checkStorageKeys(operation: WxApiOperation, keys: readonly string[]): void {
-  if (keys.length === 0) throw new WxApiLimitError(operation, 'empty', 'key', 'is empty');
-  if (keys.length > WX_USER_STORAGE_LIMITS.maxPairs) {
-    throw new WxApiLimitError(
-      operation,
-      'pairs',
-      'key',
-      `has more than ${WX_USER_STORAGE_LIMITS.maxPairs} keys`,
-    );
-  }
-  keys.forEach((key, index) => {
-    if (typeof key !== 'string' || key === '') {
-      throw new WxApiLimitError(operation, 'empty', `key.${index}`, 'must be a non-empty string');
-    }
-    if (Buffer.byteLength(key, 'utf8') > WX_USER_STORAGE_LIMITS.maxKeyBytes) {
-      throw new WxApiLimitError(
-        operation,
-        'key-bytes',
-        `key.${index}`,
-        `is over ${WX_USER_STORAGE_LIMITS.maxKeyBytes} bytes`,
-      );
-    }
-  });
+  checkListLength(operation, 'key', keys.length, WX_USER_STORAGE_LIMITS.maxPairs, 'keys');
+  keys.forEach((key, index) => checkStorageKey(operation, `key.${index}`, key));
 }
 
 /** @internal Checks setUserInteractiveData pairs: keys "1"–"50", whole-number values. */
@@ -226,10 +216,7 @@ export function checkInteractiveData(
   operation: WxApiOperation,
   entries: readonly WxInteractiveDataEntry[],
 ): void {
-  if (entries.length === 0) throw new WxApiLimitError(operation, 'empty', 'kv_list', 'is empty');
-  if (entries.length > MAX_INTERACTIVE_PAIRS) {
-    throw new WxApiLimitError(operation, 'pairs', 'kv_list', `has more than ${MAX_INTERACTIVE_PAIRS} pairs`);
-  }
+  checkListLength(operation, 'kv_list', entries.length, MAX_INTERACTIVE_PAIRS, 'pairs');
   entries.forEach((entry, index) => {
     if (typeof entry.key !== 'string' || !INTERACTIVE_KEY.test(entry.key)) {
       throw new WxApiLimitError(operation, 'interactive-key', `kv_list.${index}.key`, 'must be "1" to "50"');
