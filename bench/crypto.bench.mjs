@@ -10,26 +10,19 @@ import {
   verifySignature,
 } from 'nestjs-wx-open-data/core';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
+import { BENCH_APP_ID, BENCH_OPENID, BENCH_PROFILE, BENCH_UNIONID } from './fixtures.mjs';
 import { measureRounds, pairedRatio, roundRatios, spread } from './measure.mjs';
 import { peerCases, peerVersions } from './peers.mjs';
 
-const APP_ID = 'wx0123456789abcdef';
+const APP_ID = BENCH_APP_ID;
 
 /** A user-info payload of about 420 bytes, as `wx.getUserInfo` decrypts. */
 export function userInfoFixture() {
   const sessionKey = createSessionKey();
-  const openid = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
   const payload = {
-    openId: openid,
-    nickName: 'Band',
-    gender: 1,
-    language: 'zh_CN',
-    city: 'Guangzhou',
-    province: 'Guangdong',
-    country: 'CN',
-    avatarUrl:
-      'https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132',
-    unionId: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE',
+    openId: BENCH_OPENID,
+    ...BENCH_PROFILE,
+    unionId: BENCH_UNIONID,
     watermark: { appid: APP_ID, timestamp: Math.floor(Date.now() / 1000) },
   };
   const { openId, unionId, watermark, ...visible } = payload;

@@ -14,9 +14,10 @@ import autocannon from 'autocannon';
 import { encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
 import { stopServer } from './http.bench.mjs';
 import { median } from './measure.mjs';
+import { BENCH_APP_ID } from './fixtures.mjs';
 
 const SERVER = fileURLToPath(new URL('./graphql-server.mjs', import.meta.url));
-const APP_ID = 'wx0123456789abcdef';
+const APP_ID = BENCH_APP_ID;
 const MUTATIONS = ['bare', 'verified'];
 const queryOf = (name) => `mutation ($input: EnvelopeInput!) { ${name}(input: $input) }`;
 const expectedOf = (name) => JSON.stringify({ data: { [name]: true } });

@@ -49,8 +49,9 @@ import {
 import { WX_OPEN_DATA_CONFIG } from '../dist/esm/nest/config.js';
 import { openDataFingerprint } from '../dist/esm/session/replay.js';
 import { keyBudgetId } from '../dist/esm/session/session.js';
+import { BENCH_APP_ID } from './fixtures.mjs';
 
-const APP_ID = 'wx0123456789abcdef';
+const APP_ID = BENCH_APP_ID;
 const OK = Object.freeze({ ok: true });
 
 /** Plain JavaScript has no decorator syntax: apply them the way TypeScript's output does. */

@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
+import { BENCH_APP_ID, BENCH_OPENID, BENCH_PROFILE, BENCH_UNIONID } from './fixtures.mjs';
 import { median } from './measure.mjs';
 
 export const ROUTES = {
@@ -58,19 +59,10 @@ export async function stopServer(child) {
   clearTimeout(timer);
 }
 
-const APP_ID = 'wx0123456789abcdef';
-const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
-const UNIONID = 'oGZUI0egBJY1zhBYw2KhdUfwVJJE';
-const PROFILE = {
-  nickName: 'Band',
-  gender: 1,
-  language: 'zh_CN',
-  city: 'Guangzhou',
-  province: 'Guangdong',
-  country: 'CN',
-  avatarUrl:
-    'https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132',
-};
+const APP_ID = BENCH_APP_ID;
+const OPENID = BENCH_OPENID;
+const UNIONID = BENCH_UNIONID;
+const PROFILE = BENCH_PROFILE;
 /** Bodies per second of a run the pool holds: above what one core serves, so no run wraps around. */
 const POOL_PER_SECOND = 40_000;
 

@@ -5,8 +5,9 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { WxApiClient, WxOpenDataModule, WxSessionService } from 'nestjs-wx-open-data';
 import { FakeWeChatServer } from 'nestjs-wx-open-data/testing';
+import { BENCH_APP_ID } from './fixtures.mjs';
 
-const APP_ID = 'wx0123456789abcdef';
+const APP_ID = BENCH_APP_ID;
 const APP_SECRET = 'bench-secret';
 
 export async function runLoginBench({ durationMs = 3000, concurrency = 8 } = {}) {

@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { BENCH_APP_ID } from './fixtures.mjs';
 
 /** Spawns this file with --expose-gc and returns its JSON answer. */
 export function runMemoryBench({ sessions = 100_000, timeoutMs = 120_000 } = {}) {
@@ -32,7 +33,7 @@ async function measureInThisProcess(sessions) {
   const { NestFactory } = await import('@nestjs/core');
   const { MemoryWxSessionStore, WxOpenDataModule, WxSessionService } = await import('nestjs-wx-open-data');
 
-  const APP_ID = 'wx0123456789abcdef';
+  const APP_ID = BENCH_APP_ID;
   // Room for every session and its user's keys: the default bound (100,000 entries, sessions and
   // keys together) would hold only half of 100,000 one-session users.
   const maxEntries = sessions * 2 + 1000;

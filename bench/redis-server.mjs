@@ -21,16 +21,10 @@ import {
   WxUserInfo,
   WxVerified,
 } from 'nestjs-wx-open-data';
+import { decorateMethod } from './decorate.mjs';
+import { BENCH_APP_ID } from './fixtures.mjs';
 
-export const BENCH_APP_ID = 'wx0123456789abcdef';
 const OK = Object.freeze({ ok: true });
-
-/** Plain JavaScript has no decorator syntax: apply them the way TypeScript's output does. */
-function decorateMethod(target, key, decorators, parameterDecorators = []) {
-  parameterDecorators.forEach((decorator, index) => decorator(target, key, index));
-  const descriptor = Object.getOwnPropertyDescriptor(target, key);
-  Object.defineProperty(target, key, Reflect.decorate(decorators, target, key, descriptor) ?? descriptor);
-}
 
 class RedisBenchController {
   me(session) {

@@ -22,33 +22,21 @@ import { RedisWxSessionStore } from 'nestjs-wx-open-data/redis';
 // Internal, not an export of the package: the bench exercises the budget's store calls.
 import { keyBudgetId } from '../dist/esm/session/session.js';
 import { createSessionKey, encryptOpenData, signRawData } from 'nestjs-wx-open-data/testing';
+import { BENCH_APP_ID, BENCH_OPENID, BENCH_PROFILE, BENCH_UNIONID } from './fixtures.mjs';
+import { median } from './measure.mjs';
 
 const SERVER = fileURLToPath(new URL('./redis-server.mjs', import.meta.url));
 const REDIS_URL = 'redis://127.0.0.1:6379';
-const APP_ID = 'wx0123456789abcdef';
+const APP_ID = BENCH_APP_ID;
 const ROUTES = {
   session_only: { method: 'GET', path: '/me' },
   open_data: { method: 'POST', path: '/profile' },
 };
 const STORES = ['memory', 'redis'];
-const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
-const UNIONID = 'oGZUI0egBJY1zhBYw2KhdUfwVJJE';
-const PROFILE = {
-  nickName: 'Band',
-  gender: 1,
-  language: 'zh_CN',
-  city: 'Guangzhou',
-  province: 'Guangdong',
-  country: 'CN',
-  avatarUrl:
-    'https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132',
-};
+const OPENID = BENCH_OPENID;
+const UNIONID = BENCH_UNIONID;
+const PROFILE = BENCH_PROFILE;
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Starts one server process and waits for its port. */

@@ -8,10 +8,11 @@ import { performance } from 'node:perf_hooks';
 import { createSessionToken, wxUserId } from 'nestjs-wx-open-data/core';
 import { RedisWxSessionStore } from 'nestjs-wx-open-data/redis';
 import { createSessionKey } from 'nestjs-wx-open-data/testing';
+import { BENCH_APP_ID } from './fixtures.mjs';
 
 const READS = Math.min(Math.max(Number(process.argv[2] ?? 2000) || 2000, 100), 20_000);
 const ROUNDS = 5;
-const APP_ID = 'wx0123456789abcdef';
+const APP_ID = BENCH_APP_ID;
 const namespace = `wx-bench:encryption:${randomBytes(4).toString('hex')}`;
 const encryption = { keys: [{ id: 'bench', key: randomBytes(32).toString('base64') }] };
 
