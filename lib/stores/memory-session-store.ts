@@ -4,6 +4,7 @@ import type { WxKeyAttempt, WxSessionRecord, WxSessionWithKeys, WxUserKeys } fro
 import type { WxLoginCodeClaim, WxRememberedLogin } from '../session/index.js';
 import { WxSessionStore, wxUserId } from '../session/index.js';
 import { checkBudgetId, checkKeyAttempt, userKeyBudgetId } from '../session/key-budget.js';
+import { finiteTtlError } from '../session/ttl.js';
 
 /**
  * Options of {@link MemoryWxSessionStore}.
@@ -315,7 +316,7 @@ export class MemoryWxSessionStore extends WxSessionStore {
 
   set(token: string, session: WxSessionRecord, ttlSeconds: number): Promise<void> {
     // A NaN or infinite expiry would compare false against every clock reading: never expire.
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError(STORE));
     if (ttlSeconds <= 0) return this.delete(token);
     const { appId, openid, unionid, createdAt } = session;
     const userId = this.heldUserId(wxUserId(appId, openid));
@@ -347,7 +348,7 @@ export class MemoryWxSessionStore extends WxSessionStore {
     expectedVersion: number | null,
     ttlSeconds: number,
   ): Promise<boolean> {
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError(STORE));
     const current = this.readUser(userId);
     if ((current?.version ?? null) !== expectedVersion) return Promise.resolve(false);
     if (ttlSeconds <= 0) {
@@ -366,7 +367,7 @@ export class MemoryWxSessionStore extends WxSessionStore {
   }
 
   claimPayload(fingerprint: string, ttlSeconds: number): Promise<boolean> {
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError(STORE));
     const now = this.now();
     this.dropExpiredReplayMarks(now);
     const expiresAt = this.replayMarks.get(fingerprint);
@@ -434,7 +435,7 @@ export class MemoryWxSessionStore extends WxSessionStore {
   }
 
   lockAccessTokenRefresh(appId: string, ttlSeconds: number): Promise<WxAccessTokenLock | undefined> {
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError(STORE));
     const now = this.now();
     const held = this.locks.get(appId);
     if ((held !== undefined && held.expiresAt > now) || ttlSeconds <= 0) return Promise.resolve(undefined);
@@ -594,7 +595,7 @@ export class MemoryWxSessionStore extends WxSessionStore {
   private readonly loginCodes = new Map<string, LoginCodeEntry>();
 
   override claimLoginCode(codeHash: string, ttlSeconds: number): Promise<WxLoginCodeClaim> {
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError(STORE));
     const now = this.now();
     const current = this.loginCodes.get(codeHash);
     if (current !== undefined && current.expiresAt > now) {
@@ -609,7 +610,7 @@ export class MemoryWxSessionStore extends WxSessionStore {
   }
 
   override rememberLogin(codeHash: string, login: WxRememberedLogin, ttlSeconds: number): Promise<void> {
-    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError());
+    if (!Number.isFinite(ttlSeconds)) return Promise.reject(finiteTtlError(STORE));
     const remembered: WxRememberedLogin =
       login.unionid === undefined
         ? { appId: login.appId, openid: login.openid }
@@ -653,10 +654,6 @@ function positiveInteger(name: string, value: number): number {
     throw new RangeError(`MemoryWxSessionStore: ${name} must be a positive integer`);
   }
   return value;
-}
-
-function finiteTtlError(): RangeError {
-  return new RangeError('MemoryWxSessionStore: ttlSeconds must be a finite number');
 }
 
 /**

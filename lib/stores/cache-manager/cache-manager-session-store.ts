@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WxAccessTokenLock, WxSharedAccessToken } from '../../api/access-token-store.js';
 import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
+import { ttlMilliseconds } from '../../session/ttl.js';
 import {
   WxSessionStore,
   type WxKeyAttempt,
@@ -351,9 +352,4 @@ class KeyedQueue {
 }
 
 /** A TTL in seconds as milliseconds; 0 for "remove"; a RangeError for NaN or infinity. */
-function toTtlMs(ttlSeconds: number): number {
-  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds)) {
-    throw new RangeError('CacheManagerWxSessionStore: ttlSeconds must be a finite number');
-  }
-  return ttlSeconds <= 0 ? 0 : Math.max(1, Math.round(ttlSeconds * 1000));
-}
+const toTtlMs = (ttlSeconds: number): number => ttlMilliseconds('CacheManagerWxSessionStore', ttlSeconds);

@@ -11,6 +11,7 @@ import {
 } from '../../session/index.js';
 import type { WxLoginCodeClaim, WxRememberedLogin } from '../../session/index.js';
 import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
+import { ttlMilliseconds } from '../../session/ttl.js';
 import { RedisConnection, type RedisCommands } from './connection.js';
 import { RedisKeyLayout } from './keys.js';
 import { SecretSeal, UnopenableSecretError } from './secret-seal.js';
@@ -356,13 +357,7 @@ async function runScript(
 }
 
 /** A TTL in seconds as Redis milliseconds; 0 for "remove". */
-function toTtlMs(ttlSeconds: number): number {
-  // A NaN or infinite TTL would be a session that never expires, or a Redis error later.
-  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds)) {
-    throw new RangeError('RedisWxSessionStore: ttlSeconds must be a finite number');
-  }
-  return ttlSeconds <= 0 ? 0 : Math.max(1, Math.round(ttlSeconds * 1000));
-}
+const toTtlMs = (ttlSeconds: number): number => ttlMilliseconds('RedisWxSessionStore', ttlSeconds);
 
 /** A reply as text: node-redis answers strings, or Buffers under a type mapping. */
 function text(reply: unknown): string | undefined {
