@@ -164,11 +164,17 @@ export class WxVerifiedGuard implements CanActivate {
     let attempt: WxKeyAttemptTicket | undefined;
     try {
       caller = await this.findCaller(context, site);
+      const { session, token } = caller;
       if (route.options.userEncrypted === true) {
-        const openData = await this.openUserEncrypted(site, caller.session, () => {
+        // The user's key budget covers the channel too: its failures are key-dependent like any.
+        const openData = await this.openUserEncrypted(site, session, async () => {
           keyWorkStartedAt = performance.now();
+          attempt = await this.sessions.takeKeyAttempt(session, token);
         });
-        keepVerifiedCall(site.holder, { session: caller.session, token: caller.token, openData });
+        const settled = this.sessions.settleKeyAttempt(attempt as WxKeyAttemptTicket, true);
+        attempt = undefined;
+        await settled;
+        keepVerifiedCall(site.holder, { session, token, openData });
         return true;
       }
       const signed = readSignedRawData(site.body);
@@ -223,7 +229,7 @@ export class WxVerifiedGuard implements CanActivate {
   private async openUserEncrypted(
     site: WxCallSite,
     session: WxActiveSession,
-    keyWorkStarts: () => void,
+    keyWorkStarts: () => Promise<void>,
   ): Promise<Record<string, unknown>> {
     const body = readUserEncryptedBody(site.body);
     const clients = this.apiClients();
@@ -233,7 +239,7 @@ export class WxVerifiedGuard implements CanActivate {
       session.sessionKey,
       body.version,
     );
-    keyWorkStarts();
+    await keyWorkStarts();
     // A version WeChat does not list (or expired) looks like any undecryptable body.
     if (key === undefined) throw new WxDecryptionError();
     return decryptUserEncrypted(body.ciphertext, key);

@@ -118,6 +118,19 @@ describe.each(ADAPTERS)('provenance check and encrypted channel (%s)', (adapter)
       }
     });
 
+    it("each failure takes from the user's key budget: after 5, the user must log in again", async () => {
+      const { user, post } = await signIn();
+      const good = user.encryptForServer({ a: 1 });
+      const bytes = Buffer.from(good.ciphertext, 'base64');
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+      const flipped = { ...good, ciphertext: bytes.toString('base64') };
+      for (let i = 0; i < 5; i += 1) {
+        expect((await post('/secure/echo', flipped).expect(401)).body).toEqual(WX_OPEN_DATA_REJECTED_BODY);
+      }
+      // The budget is spent: the user's keys are gone, so even a good body needs a new login.
+      expect((await post('/secure/echo', good).expect(401)).body.code).toBe('WX_SESSION_REQUIRED');
+    });
+
     it('a body that is not { version, ciphertext } is a 400 naming the field', async () => {
       const { user, post } = await signIn();
       const body = user.encryptForServer({ a: 1 });
