@@ -359,6 +359,29 @@ export class WxSessionService {
         `the key budget of a user of mini program ${session.appId} is spent (${String(this.config.maxKeyFailures)} key-dependent failures): ` +
           'their session keys were deleted, so they must log in again (answered 401 WX_SESSION_REQUIRED)',
       );
+      // Only the instance whose compare-and-set deleted the keys gets here: one reset per spend.
+      void this.resetSpentKey(session);
+    }
+  }
+
+  /**
+   * Retires a spent key at WeChat (resetUserSessionKey), in the background. WeChat keeps a user's
+   * key across several wx.login calls, so without it the next login could bring the same key back
+   * with its budget still spent, and lock the user out until the budget expires; and whatever a
+   * prober learnt of the old key is worth nothing once WeChat stops using it. The new key is not
+   * kept: the user's next wx.login brings it.
+   */
+  private async resetSpentKey(session: WxActiveSession): Promise<void> {
+    try {
+      await this.clients.get(session.appId).resetUserSessionKey(session.openid, session.sessionKey);
+      this.logger.log(
+        `resetUserSessionKey: the spent key of a user of mini program ${session.appId} was retired at WeChat`,
+      );
+    } catch (error) {
+      this.logger.warn(
+        `resetUserSessionKey failed for a spent key of a user of mini program ${session.appId} ` +
+          `(${error instanceof WxOpenDataError ? error.code : 'unexpected error'}): their next login may bring the same key back`,
+      );
     }
   }
 

@@ -131,6 +131,23 @@ describe.each(ADAPTERS)('provenance check and encrypted channel (%s)', (adapter)
       expect((await post('/secure/echo', good).expect(401)).body.code).toBe('WX_SESSION_REQUIRED');
     });
 
+    it('a spent key is reset at WeChat, so the next login brings a key with a budget of its own', async () => {
+      const { user, post } = await signIn();
+      const spentKey = user.sessionKey();
+      wechat.resetRequestCounts();
+      const bytes = Buffer.from(user.encryptForServer({ a: 1 }).ciphertext, 'base64');
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+      const flipped = { version: user.getLatestUserKey().version, ciphertext: bytes.toString('base64') };
+      for (let i = 0; i < 5; i += 1) await post('/secure/echo', flipped).expect(401);
+      // The reset runs after the answer, in the background: bounded wait for it.
+      for (let i = 0; i < 100 && wechat.requestCount('/wxa/resetusersessionkey') === 0; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(wechat.requestCount('/wxa/resetusersessionkey')).toBe(1);
+      expect(wechat.currentSessionKey(user.openid)).not.toBe(spentKey);
+      expect(more.logger.lines.join('\n')).not.toContain(spentKey);
+    });
+
     it('a body that is not { version, ciphertext } is a 400 naming the field', async () => {
       const { user, post } = await signIn();
       const body = user.encryptForServer({ a: 1 });
