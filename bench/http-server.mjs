@@ -49,17 +49,11 @@ import {
 import { WX_OPEN_DATA_CONFIG } from '../dist/esm/nest/config.js';
 import { openDataFingerprint } from '../dist/esm/session/replay.js';
 import { keyBudgetId } from '../dist/esm/session/session.js';
+import { decorateMethod } from './decorate.mjs';
 import { BENCH_APP_ID } from './fixtures.mjs';
 
 const APP_ID = BENCH_APP_ID;
 const OK = Object.freeze({ ok: true });
-
-/** Plain JavaScript has no decorator syntax: apply them the way TypeScript's output does. */
-function decorateMethod(target, key, decorators, parameterDecorators = []) {
-  parameterDecorators.forEach((decorator, index) => decorator(target, key, index));
-  const descriptor = Object.getOwnPropertyDescriptor(target, key);
-  Object.defineProperty(target, key, Reflect.decorate(decorators, target, key, descriptor) ?? descriptor);
-}
 
 class NoopGuard {
   async canActivate() {
@@ -197,6 +191,9 @@ process.on('message', async (message) => {
     process.send({ type: 'session', token: await sessions.create(message.session) });
   } else if (message?.type === 'breakdown') {
     process.send({ type: 'breakdown', us: await breakdown(message.token, message.bodies) });
+  } else if (message?.type === 'cpu') {
+    // CPU time of this process (user + system, µs): per-request CPU holds on a busy machine.
+    process.send({ type: 'cpu', usage: process.cpuUsage() });
   } else if (message?.type === 'stop') {
     await app.close();
     process.disconnect();
