@@ -18,6 +18,7 @@ export type {
   WxOpenDataModuleOptions,
   WxResolvedIdentity,
 } from '../nest/options.js';
+export type { WxRedisOptions } from '../stores/redis/settings.js';
 
 // Decorators, the guard and the filter, in every context (HTTP, GraphQL, WebSocket)
 export { WxOpenData, WxSession, WxSessionToken, WxUserEncrypted, WxVerified } from '../nest/decorators.js';

@@ -5,6 +5,7 @@ import {
   type RedisWxSessionStoreOptions,
 } from '../stores/index.js';
 import { resolveRedisStoreOptions } from '../stores/redis/options.js';
+import type { WxRedisOptions } from '../stores/redis/settings.js';
 import { WxSessionStore } from '../session/index.js';
 import {
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
@@ -187,7 +188,11 @@ export function resolveWxOpenDataConfig(
     throw new WxOpenDataConfigError(problems);
   }
   // Built last, once everything is valid: building it opens a connection.
-  const redisStore = options.redis === undefined ? undefined : new RedisWxSessionStore(options.redis);
+  // `redis` is typed without the optional peers (WxRedisOptions); its shapes were checked above.
+  const redisStore =
+    options.redis === undefined
+      ? undefined
+      : new RedisWxSessionStore(options.redis as RedisWxSessionStoreOptions);
   return Object.freeze({
     apps,
     defaultAppId: first,
@@ -215,13 +220,13 @@ export function resolveWxOpenDataConfig(
 }
 
 /** The Redis store's own checks, without building it (building opens a connection). */
-function checkRedisOptions(options: RedisWxSessionStoreOptions, problems: string[]): void {
+function checkRedisOptions(options: WxRedisOptions, problems: string[]): void {
   if (typeof options !== 'object' || options === null) {
     problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
     return;
   }
   try {
-    resolveRedisStoreOptions(options);
+    resolveRedisStoreOptions(options as RedisWxSessionStoreOptions);
   } catch (error) {
     // The store's option errors name the option, never its value (a URL may carry a password).
     problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
