@@ -1,3 +1,5 @@
+import { missingPeerProblem } from './peers.js';
+
 /**
  * Stable, machine-readable codes carried by every {@link WxOpenDataError}.
  *
@@ -213,5 +215,37 @@ export class WxOpenDataConfigError extends WxOpenDataError {
   constructor(problems: readonly string[], subject = 'WxOpenDataModule options') {
     super(`Invalid ${subject}:\n- ${problems.join('\n- ')}`);
     this.problems = Object.freeze([...problems]);
+  }
+}
+
+/**
+ * An optional peer dependency that an option or a call needs is not installed (or does not load).
+ * A configuration error: thrown at boot by the module's options, by a Redis store's first
+ * `connect()` (before any connection is opened), or at the first call through a context whose
+ * peer is missing. The message names the packages and the `npm install` line.
+ *
+ * @public
+ */
+export class WxMissingPeerError extends WxOpenDataConfigError {
+  /** The packages that could not be loaded. */
+  readonly packages: readonly string[];
+  /** What installs everything `needs` needs, e.g. `npm install keyv @keyv/redis`. */
+  readonly installCommand: string;
+
+  /**
+   * @param needs - what needs the packages, e.g. `redis` or `a WebSocket call`
+   * @param missing - the packages that could not be loaded
+   * @param install - every package `needs` needs (installed together); default `missing`
+   * @param subject - what was configured, as for {@link WxOpenDataConfigError}
+   */
+  constructor(
+    needs: string,
+    missing: readonly string[],
+    install: readonly string[] = missing,
+    subject?: string,
+  ) {
+    super([missingPeerProblem(needs, missing, install)], subject);
+    this.packages = Object.freeze([...missing]);
+    this.installCommand = `npm install ${install.join(' ')}`;
   }
 }

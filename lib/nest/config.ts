@@ -12,6 +12,7 @@ import {
   DEFAULT_WATERMARK_MAX_AGE_SECONDS,
   WxOpenDataConfigError,
 } from '../core/index.js';
+import { missingPackageIn, missingPeerProblem } from '../core/peers.js';
 import { resolveWxApiSecurity } from '../api/security/api-security-options.js';
 import {
   readBearerToken,
@@ -101,23 +102,20 @@ export async function resolveWxOpenDataModuleConfig(
   const problems: string[] = [];
   for (const peer of OPTIONAL_PEERS) {
     if (typeof options !== 'object' || options === null || !peer.needed(options)) continue;
-    const missing: string[] = [];
+    const missing = new Set<string>();
     for (const name of peer.packages) {
       try {
         await load(name);
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') missing.push(name);
+        // Only a "not found" naming one of the peers is a missing peer: a peer that is there but
+        // fails to load (one of its own dependencies missing, say) is reported as such.
+        const absent = missingPackageIn(error, peer.packages);
+        if (absent !== undefined) missing.add(absent);
         else
           problems.push(`${peer.option}: ${name} is installed but does not load (${(error as Error).name})`);
       }
     }
-    if (missing.length > 0) {
-      problems.push(
-        `${peer.option} needs the optional peer ${missing.length === 1 ? 'dependency' : 'dependencies'} ` +
-          `${missing.join(' and ')}: npm install ${peer.packages.join(' ')}`,
-      );
-    }
+    if (missing.size > 0) problems.push(missingPeerProblem(peer.option, [...missing], peer.packages));
   }
   return resolveWxOpenDataConfig(options, problems);
 }

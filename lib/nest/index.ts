@@ -35,6 +35,5 @@ export * from './wx-open-data.module.js';
 export * from './wx-phone-numbers.service.js';
 export * from './wx-session.service.js';
 export * from './wx-verified.guard.js';
-export { WxMissingPeerError } from './context-peers.js';
 export { WxGraphQLError } from './graphql-call-site.js';
 export { rememberWxHandshake } from './ws-call-site.js';
