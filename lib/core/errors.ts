@@ -27,7 +27,8 @@ export type WxOpenDataErrorCode =
   | 'WX_API_SECURITY_REFUSED'
   | 'WX_API_LIMIT_EXCEEDED'
   | 'PROVENANCE_UNCONFIRMED'
-  | 'CONFIG_INVALID';
+  | 'CONFIG_INVALID'
+  | 'CONTEXT_UNSUPPORTED';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,
@@ -247,5 +248,25 @@ export class WxMissingPeerError extends WxOpenDataConfigError {
     super([missingPeerProblem(needs, missing, install)], subject);
     this.packages = Object.freeze([...missing]);
     this.installCommand = `npm install ${install.join(' ')}`;
+  }
+}
+
+/**
+ * The call went through an execution context the library cannot read (an RPC microservice, or
+ * any context other than HTTP, GraphQL and WebSocket): names the context type instead of failing
+ * later with a `TypeError`. Thrown as it is, never answered: Nest logs it and the context's own
+ * error handling answers.
+ *
+ * @public
+ */
+export class WxUnsupportedContextError extends WxOpenDataError {
+  readonly code = 'CONTEXT_UNSUPPORTED' as const;
+  readonly keyDependent = false;
+
+  constructor(readonly contextType: string) {
+    super(
+      `@WxVerified() does not support the "${contextType}" execution context: use it on HTTP routes ` +
+        '(Express or Fastify), GraphQL resolvers or WebSocket gateways, or read the call yourself in a subclass of WxVerifiedGuard (override readCallSite)',
+    );
   }
 }

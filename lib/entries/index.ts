@@ -33,6 +33,7 @@ export {
   WX_OPEN_DATA_REJECTED_BODY,
   WX_SESSION_REQUIRED_BODY,
   WX_SESSION_STORE_UNAVAILABLE_BODY,
+  type WxAnswerCode,
 } from '../nest/http-errors.js';
 
 // Services

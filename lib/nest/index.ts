@@ -4,13 +4,7 @@ export {
   WxOpenDataConfigError,
   type WxOpenDataConfig,
 } from './config.js';
-export {
-  callSiteHolder,
-  readCallSite,
-  toContextError,
-  WxUnsupportedContextError,
-  type WxCallSite,
-} from './call-site.js';
+export { callSiteHolder, readCallSite, toContextError, type WxCallSite } from './call-site.js';
 export * from './decorators.js';
 export {
   toWxAnswer,

@@ -15,6 +15,7 @@ import {
   verifySignature,
   WxDecryptionError,
   WxMalformedPayloadError,
+  WxOpenDataConfigError,
   WxOpenDataError,
   WxSessionNotFoundError,
   WxSignatureError,
@@ -204,8 +205,11 @@ export class WxVerifiedGuard implements CanActivate {
 
   private apiClients(): WxApiClients {
     if (this.clients === undefined) {
-      throw new Error(
-        'WxVerifiedGuard: provenance and @WxUserEncrypted() need WxApiClients (import WxOpenDataModule)',
+      throw new WxOpenDataConfigError(
+        [
+          'provenance and @WxUserEncrypted() need WxApiClients: import WxOpenDataModule, or pass them to super()',
+        ],
+        'WxVerifiedGuard',
       );
     }
     return this.clients;
