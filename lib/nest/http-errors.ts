@@ -215,7 +215,7 @@ export interface WxAnswer {
  */
 export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string): WxAnswer {
   if (error instanceof WxSessionStoreUnavailableError) {
-    logStoreOutage(error, logger);
+    logStoreOutage(error, logger, where);
     return {
       status: HttpStatus.SERVICE_UNAVAILABLE,
       body: WX_SESSION_STORE_UNAVAILABLE_BODY,
@@ -288,7 +288,7 @@ export function toWxHttpException(
   },
   response?: unknown,
 ): HttpException {
-  const where = logContext(httpWhere(request), requestIdOf(request.headers ?? {}));
+  const where = logContext(httpWhere(request), requestIdOf(request.headers ?? {}, request));
   return toContextError(
     { kind: 'http', headers: {}, body: undefined, holder: request, response, where },
     toWxAnswer(error, logger, where),
@@ -362,11 +362,14 @@ const OUTAGE_LOG_INTERVAL_MS = 1000;
 let outageLoggedAt = Number.NEGATIVE_INFINITY;
 let outageRefusedSinceLog = 0;
 
-function logStoreOutage(error: WxSessionStoreUnavailableError, logger: Logger): void {
+function logStoreOutage(error: WxSessionStoreUnavailableError, logger: Logger, where: string): void {
   outageRefusedSinceLog += 1;
   const now = Date.now();
   if (now - outageLoggedAt < OUTAGE_LOG_INTERVAL_MS) return;
-  logger.warn(`${outageRefusedSinceLog} request(s) refused with 503: ${error.code} (${error.message})`);
+  // One line for every request refused since the last: it names the one that wrote it.
+  logger.warn(
+    `${where} ${outageRefusedSinceLog} request(s) refused with 503: ${error.code} (${error.message})`,
+  );
   outageLoggedAt = now;
   outageRefusedSinceLog = 0;
 }

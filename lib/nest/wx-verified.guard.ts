@@ -181,7 +181,10 @@ export class WxVerifiedGuard implements CanActivate {
       if (signed !== undefined || encrypted !== undefined) {
         keyWorkStartedAt = performance.now();
         // Taken before the key is used at all, on every instance sharing the store.
-        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token);
+        const known = caller;
+        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token, () =>
+          this.logWhere(site, known),
+        );
         openData = this.openWithKeys(signed, encrypted, caller.session, route.type);
         const settled = this.sessions.settleKeyAttempt(attempt, true);
         attempt = undefined;
@@ -317,7 +320,7 @@ export class WxVerifiedGuard implements CanActivate {
 
   /** The call as its log lines name it: route, request id and, once known, a user reference. */
   private logWhere(site: WxCallSite, caller: WxCaller | undefined): string {
-    const requestId = requestIdOf(site.headers);
+    const requestId = requestIdOf(site.headers, site.holder);
     const app = caller === undefined ? undefined : this.config.apps.get(caller.session.appId);
     const userRef =
       app === undefined || caller === undefined ? undefined : userRefOf(app.appSecret, caller.session.openid);
