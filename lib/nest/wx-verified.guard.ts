@@ -254,17 +254,18 @@ export class WxVerifiedGuard implements CanActivate {
     }
     const identity = await this.resolveIdentity(context);
     if (identity === undefined || identity === null) {
-      this.logIdentityMissing();
+      this.logIdentityMissing(site);
       throw new WxSessionNotFoundError('resolveIdentity returned no identity');
     }
     return { session: await this.sessions.requireUser(identity), token: undefined };
   }
 
-  private logIdentityMissing(): void {
+  private logIdentityMissing(site: WxCallSite): void {
     if (this.identityMissingLogged) return;
     this.identityMissingLogged = true;
     this.logger.warn(
-      'resolveIdentity returned no identity, so @WxVerified() answered 401 WX_SESSION_REQUIRED. ' +
+      `${this.logWhere(site, undefined)} ` +
+        'resolveIdentity returned no identity, so @WxVerified() answered 401 WX_SESSION_REQUIRED. ' +
         "If your own auth guard sets the identity (passport's req.user), it must run first: " +
         "list it before @WxVerified() in one @UseGuards(AuthGuard('jwt'), WxVerifiedGuard), or put " +
         "@UseGuards(AuthGuard('jwt')) on the controller. Logged once.",
