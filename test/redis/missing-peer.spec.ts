@@ -58,6 +58,7 @@ describe('RedisWxSessionStore without its optional peers', () => {
       expect(missing.problems).toEqual([
         'RedisWxSessionStore with url or redisOptions needs the optional peer dependency @keyv/redis: npm install keyv @keyv/redis',
       ]);
+      expect(missing.message).toBe(`Invalid RedisWxSessionStore setup:\n- ${missing.problems[0]}`);
       expect(missing.message).not.toMatch(/unreachable|unavailable/);
       // Every operation says the same, not "session store unavailable (unreachable)".
       await expect(store.get('token')).rejects.toBe(error);

@@ -78,7 +78,7 @@ function peerLoadError(error: unknown): WxOpenDataConfigError {
       'RedisWxSessionStore with url or redisOptions',
       [missing],
       OWN_CONNECTION_PEERS,
-      'RedisWxSessionStore',
+      'RedisWxSessionStore setup',
     );
   }
   // By its name, not instanceof: the error may come from another realm.
@@ -88,7 +88,7 @@ function peerLoadError(error: unknown): WxOpenDataConfigError {
     [
       `@keyv/redis is installed but does not load (${name}): reinstall it (npm install ${OWN_CONNECTION_PEERS.join(' ')})`,
     ],
-    'RedisWxSessionStore',
+    'RedisWxSessionStore setup',
   );
 }
 
