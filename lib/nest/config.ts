@@ -5,6 +5,7 @@ import {
   type RedisWxSessionStoreOptions,
 } from '../stores/index.js';
 import { resolveRedisStoreOptions } from '../stores/redis/options.js';
+import { SecretSeal } from '../stores/redis/secret-seal.js';
 import type { WxRedisOptions } from '../stores/redis/settings.js';
 import { WxSessionStore } from '../session/index.js';
 import {
@@ -223,11 +224,18 @@ function checkRedisOptions(options: WxRedisOptions, problems: string[]): void {
     problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
     return;
   }
-  try {
-    resolveRedisStoreOptions(options as RedisWxSessionStoreOptions);
-  } catch (error) {
-    // The store's option errors name the option, never its value (a URL may carry a password).
-    problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
+  const checks = [
+    () => resolveRedisStoreOptions(options as RedisWxSessionStoreOptions),
+    // The encryption keys, as the store checks them when it is built (no connection involved).
+    () => options.encryption !== undefined && new SecretSeal(options.encryption),
+  ];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (error) {
+      // The store's option errors name the option, never its value (a URL may carry a password).
+      problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
+    }
   }
 }
 

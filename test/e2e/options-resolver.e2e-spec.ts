@@ -65,6 +65,27 @@ describe('one resolver for every option', () => {
     ]);
   });
 
+  it("reports the Redis store's encryption problems with the rest, as a config error, before any connection", async () => {
+    const redis = await countingListener();
+    try {
+      const problems = await problemsOf(
+        boot({
+          appId: APP_ID,
+          appSecret: '',
+          redis: { url: redis.url, encryption: { keys: [{ id: 'has space', key: 'x' }] } },
+        }),
+      );
+      expect(problems).toEqual([
+        'appSecret must be a non-empty string',
+        'redis: encryption.keys[0].id must be 1-32 letters, digits, _ or -',
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(redis.connections()).toBe(0);
+    } finally {
+      await redis.close();
+    }
+  });
+
   it('names the optional peers to install when `redis` needs them and they are missing', async () => {
     // Resolved from a folder with no node_modules above it: Node's real "not found".
     const nowhere = createRequire(join(tmpdir(), 'wx-open-data-no-packages', 'index.js'));
