@@ -2,9 +2,13 @@
 // 1. the file list `npm pack` would publish: LICENSE, README, CHANGELOG, the ESM and CommonJS
 //    builds and types of every entry point in `exports`, no test files, every source map and every
 //    `sourceMappingURL` resolving to a packed file, every relative README link to a packed file;
-// 2. `import` (ESM) and `require` (CommonJS) of every entry point.
+// 2. the type declarations of the entry points that must not need an optional peer (the root,
+//    /core), and every declaration file they import, transitively: none imports an optional peer
+//    (package.json `peerDependenciesMeta`), so an app without keyv, GraphQL, OpenTelemetry…
+//    type-checks against them;
+// 3. `import` (ESM) and `require` (CommonJS) of every entry point.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import assert from 'node:assert/strict';
@@ -78,6 +82,68 @@ if (problems.length > 0) {
 console.log(
   `package check: ${files.size} files packed, ${size} bytes packed, ${unpacked} unpacked; maps resolve`,
 );
+
+/** Entry points whose types never need an optional peer: the peers' own entries (/redis…) may. */
+const PEER_FREE_ENTRIES = ['.', './core'];
+const optionalPeers = Object.entries(pkg.peerDependenciesMeta ?? {})
+  .filter(([, meta]) => meta.optional === true)
+  .map(([name]) => name);
+assert.ok(optionalPeers.length > 0, 'package.json lists optional peers');
+
+/** The module specifiers a declaration file imports: import/export … from, import(), reference types. */
+function declarationImports(text) {
+  const specifiers = [];
+  const patterns = [
+    /\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\/\/\/\s*<reference\s+types\s*=\s*['"]([^'"]+)['"]/g,
+  ];
+  for (const pattern of patterns)
+    for (const [, specifier] of text.matchAll(pattern)) specifiers.push(specifier);
+  return specifiers;
+}
+
+/** The package a bare specifier names: `@scope/name` or `name`, without a subpath. */
+const packageOf = (specifier) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
+
+const peerImports = new Set();
+for (const entry of PEER_FREE_ENTRIES) {
+  for (const condition of ['import', 'require']) {
+    const start = posix.normalize(pkg.exports[entry][condition].types);
+    const seen = new Set([start]);
+    /** Who imported each file first, to name the chain from the entry point. */
+    const importer = new Map();
+    const chain = (file) => (importer.has(file) ? `${chain(importer.get(file))} -> ${file}` : file);
+    for (const file of seen) {
+      for (const specifier of declarationImports(readFileSync(file, 'utf8'))) {
+        if (specifier.startsWith('.')) {
+          const target = posix.join(posix.dirname(file), specifier).replace(/\.(c|m)?js$/, '');
+          const declaration = [`${target}.d.ts`, `${target}/index.d.ts`].find((path) => existsSync(path));
+          if (declaration === undefined)
+            peerImports.add(`${chain(file)} imports ${specifier}, which has no .d.ts`);
+          else if (!seen.has(declaration)) {
+            importer.set(declaration, file);
+            seen.add(declaration);
+          }
+        } else if (optionalPeers.includes(packageOf(specifier))) {
+          peerImports.add(`${chain(file)} imports the optional peer ${packageOf(specifier)}`);
+        }
+      }
+    }
+  }
+}
+if (peerImports.size > 0) {
+  console.error(
+    `package check: the types of ${PEER_FREE_ENTRIES.join(', ')} must not need an optional peer:\n- ${[...peerImports].join('\n- ')}`,
+  );
+  process.exit(1);
+}
+console.log(`package check: the types of ${PEER_FREE_ENTRIES.join(', ')} import no optional peer`);
 
 const expected = {
   '.': ['WxOpenDataModule', 'WxSessionStore'],

@@ -1,3 +1,5 @@
+import { missingPeerProblem } from './peers.js';
+
 /**
  * Stable, machine-readable codes carried by every {@link WxOpenDataError}.
  *
@@ -25,7 +27,8 @@ export type WxOpenDataErrorCode =
   | 'WX_API_SECURITY_REFUSED'
   | 'WX_API_LIMIT_EXCEEDED'
   | 'PROVENANCE_UNCONFIRMED'
-  | 'CONFIG_INVALID';
+  | 'CONFIG_INVALID'
+  | 'CONTEXT_UNSUPPORTED';
 
 /**
  * Root of every error this library throws. Messages never contain a session key, an iv,
@@ -213,5 +216,57 @@ export class WxOpenDataConfigError extends WxOpenDataError {
   constructor(problems: readonly string[], subject = 'WxOpenDataModule options') {
     super(`Invalid ${subject}:\n- ${problems.join('\n- ')}`);
     this.problems = Object.freeze([...problems]);
+  }
+}
+
+/**
+ * An optional peer dependency that an option or a call needs is not installed (or does not load).
+ * A configuration error: thrown at boot by the module's options, by a Redis store's first
+ * `connect()` (before any connection is opened), or at the first call through a context whose
+ * peer is missing. The message names the packages and the `npm install` line.
+ *
+ * @public
+ */
+export class WxMissingPeerError extends WxOpenDataConfigError {
+  /** The packages that could not be loaded. */
+  readonly packages: readonly string[];
+  /** What installs everything `needs` needs, e.g. `npm install keyv @keyv/redis`. */
+  readonly installCommand: string;
+
+  /**
+   * @param needs - what needs the packages, e.g. `redis` or `a WebSocket call`
+   * @param missing - the packages that could not be loaded
+   * @param install - every package `needs` needs (installed together); default `missing`
+   * @param subject - what was configured, as for {@link WxOpenDataConfigError}
+   */
+  constructor(
+    needs: string,
+    missing: readonly string[],
+    install: readonly string[] = missing,
+    subject?: string,
+  ) {
+    super([missingPeerProblem(needs, missing, install)], subject);
+    this.packages = Object.freeze([...missing]);
+    this.installCommand = `npm install ${install.join(' ')}`;
+  }
+}
+
+/**
+ * The call went through an execution context the library cannot read (an RPC microservice, or
+ * any context other than HTTP, GraphQL and WebSocket): names the context type instead of failing
+ * later with a `TypeError`. Thrown as it is, never answered: Nest logs it and the context's own
+ * error handling answers.
+ *
+ * @public
+ */
+export class WxUnsupportedContextError extends WxOpenDataError {
+  readonly code = 'CONTEXT_UNSUPPORTED' as const;
+  readonly keyDependent = false;
+
+  constructor(readonly contextType: string) {
+    super(
+      `@WxVerified() does not support the "${contextType}" execution context: use it on HTTP routes ` +
+        '(Express or Fastify), GraphQL resolvers or WebSocket gateways, or read the call yourself in a subclass of WxVerifiedGuard (override readCallSite)',
+    );
   }
 }

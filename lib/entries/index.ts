@@ -18,6 +18,7 @@ export type {
   WxOpenDataModuleOptions,
   WxResolvedIdentity,
 } from '../nest/options.js';
+export type { WxRedisOptions } from '../stores/redis/settings.js';
 
 // Decorators, the guard and the filter, in every context (HTTP, GraphQL, WebSocket)
 export { WxOpenData, WxSession, WxSessionToken, WxUserEncrypted, WxVerified } from '../nest/decorators.js';
@@ -32,6 +33,7 @@ export {
   WX_OPEN_DATA_REJECTED_BODY,
   WX_SESSION_REQUIRED_BODY,
   WX_SESSION_STORE_UNAVAILABLE_BODY,
+  type WxAnswerCode,
 } from '../nest/http-errors.js';
 
 // Services

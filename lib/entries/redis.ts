@@ -5,4 +5,8 @@
  * @packageDocumentation
  */
 export { RedisWxSessionStore } from '../stores/redis/redis-session-store.js';
-export type { RedisWxSessionStoreOptions, WxRedisConnectOptions } from '../stores/redis/options.js';
+export type {
+  RedisWxSessionStoreOptions,
+  WxRedisConnectOptions,
+  WxRedisStoreSettings,
+} from '../stores/redis/options.js';

@@ -1,4 +1,5 @@
 import { HttpException, type ExecutionContext } from '@nestjs/common';
+import { WxUnsupportedContextError } from '../core/index.js';
 import { graphQLHolder, readGraphQLCallSite, WxGraphQLError } from './graphql-call-site.js';
 import type { WxAnswer } from './http-errors.js';
 import type { WxRouteOptions } from './route.js';
@@ -36,23 +37,6 @@ export interface WxCallSite {
    * where the platform gives it, never from raw client text.
    */
   readonly where: string;
-}
-
-/**
- * Thrown at the first call through an execution context the library cannot read (an RPC
- * microservice, or any context other than HTTP, GraphQL and WebSocket): names the context type
- * instead of failing later with a `TypeError`.
- *
- * @public
- */
-export class WxUnsupportedContextError extends Error {
-  constructor(readonly contextType: string) {
-    super(
-      `@WxVerified() does not support the "${contextType}" execution context: use it on HTTP routes ` +
-        '(Express or Fastify), GraphQL resolvers or WebSocket gateways, or read the call yourself in a subclass of WxVerifiedGuard (override readCallSite)',
-    );
-    this.name = 'WxUnsupportedContextError';
-  }
 }
 
 /** The HTTP request as both platforms give it, with what the call site reads. */

@@ -5,12 +5,15 @@ import {
   type RedisWxSessionStoreOptions,
 } from '../stores/index.js';
 import { resolveRedisStoreOptions } from '../stores/redis/options.js';
+import { SecretSeal } from '../stores/redis/secret-seal.js';
+import type { WxRedisOptions } from '../stores/redis/settings.js';
 import { WxSessionStore } from '../session/index.js';
 import {
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_WATERMARK_MAX_AGE_SECONDS,
   WxOpenDataConfigError,
 } from '../core/index.js';
+import { missingPackageIn, missingPeerProblem } from '../core/peers.js';
 import { resolveWxApiSecurity } from '../api/security/api-security-options.js';
 import {
   readBearerToken,
@@ -103,23 +106,20 @@ export async function resolveWxOpenDataModuleConfig(
   const problems: string[] = [];
   for (const peer of OPTIONAL_PEERS) {
     if (typeof options !== 'object' || options === null || !peer.needed(options)) continue;
-    const missing: string[] = [];
+    const missing = new Set<string>();
     for (const name of peer.packages) {
       try {
         await load(name);
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') missing.push(name);
+        // Only a "not found" naming one of the peers is a missing peer: a peer that is there but
+        // fails to load (one of its own dependencies missing, say) is reported as such.
+        const absent = missingPackageIn(error, peer.packages);
+        if (absent !== undefined) missing.add(absent);
         else
           problems.push(`${peer.option}: ${name} is installed but does not load (${(error as Error).name})`);
       }
     }
-    if (missing.length > 0) {
-      problems.push(
-        `${peer.option} needs the optional peer ${missing.length === 1 ? 'dependency' : 'dependencies'} ` +
-          `${missing.join(' and ')}: npm install ${peer.packages.join(' ')}`,
-      );
-    }
+    if (missing.size > 0) problems.push(missingPeerProblem(peer.option, [...missing], peer.packages));
   }
   return resolveWxOpenDataConfig(options, problems);
 }
@@ -199,7 +199,11 @@ export function resolveWxOpenDataConfig(
     throw new WxOpenDataConfigError(problems);
   }
   // Built last, once everything is valid: building it opens a connection.
-  const redisStore = options.redis === undefined ? undefined : new RedisWxSessionStore(options.redis);
+  // `redis` is typed without the optional peers (WxRedisOptions); its shapes were checked above.
+  const redisStore =
+    options.redis === undefined
+      ? undefined
+      : new RedisWxSessionStore(options.redis as RedisWxSessionStoreOptions);
   return Object.freeze({
     apps,
     defaultAppId: first,
@@ -228,16 +232,23 @@ export function resolveWxOpenDataConfig(
 }
 
 /** The Redis store's own checks, without building it (building opens a connection). */
-function checkRedisOptions(options: RedisWxSessionStoreOptions, problems: string[]): void {
+function checkRedisOptions(options: WxRedisOptions, problems: string[]): void {
   if (typeof options !== 'object' || options === null) {
     problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
     return;
   }
-  try {
-    resolveRedisStoreOptions(options);
-  } catch (error) {
-    // The store's option errors name the option, never its value (a URL may carry a password).
-    problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
+  const checks = [
+    () => resolveRedisStoreOptions(options as RedisWxSessionStoreOptions),
+    // The encryption keys, as the store checks them when it is built (no connection involved).
+    () => options.encryption !== undefined && new SecretSeal(options.encryption),
+  ];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (error) {
+      // The store's option errors name the option, never its value (a URL may carry a password).
+      problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
+    }
   }
 }
 

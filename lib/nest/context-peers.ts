@@ -1,34 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { WxMissingPeerError } from '../core/index.js';
 
 /** `@nestjs/websockets`' `WsException`, as far as the library uses it. */
 type WsExceptionClass = new (error: object) => Error;
 
 /** Loaded once at start-up by {@link loadContextPeers}; read synchronously on a refusal. */
 let wsException: WsExceptionClass | undefined;
-
-/**
- * A gateway message reached the library but `@nestjs/websockets`, which it needs to answer in that
- * context, could not be loaded when the module started. Install it in the app that runs the
- * gateway (the gateway itself needs it too).
- *
- * @public
- */
-export class WxMissingPeerError extends Error {
-  /**
-   * @param peer - the npm package the call needs
-   * @param context - the execution context it was needed for
-   */
-  constructor(
-    readonly peer: string,
-    context: string,
-  ) {
-    super(
-      `a ${context} call needs the package '${peer}', which could not be loaded: install it ` +
-        `(npm install ${peer}) in the app that runs the ${context} server`,
-    );
-    this.name = 'WxMissingPeerError';
-  }
-}
 
 /**
  * Loads the optional peer of the WebSocket context, `@nestjs/websockets`, when the app has it: the
@@ -48,7 +25,10 @@ export async function loadContextPeers(): Promise<void> {
 
 /** @internal */
 export function wsExceptionClass(): WsExceptionClass {
-  if (wsException === undefined) throw new WxMissingPeerError('@nestjs/websockets', 'WebSocket');
+  if (wsException === undefined) {
+    // The gateway itself needs it too: install it in the app that runs the WebSocket server.
+    throw new WxMissingPeerError('a WebSocket call', ['@nestjs/websockets'], undefined, 'WebSocket setup');
+  }
   return wsException;
 }
 

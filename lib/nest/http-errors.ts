@@ -7,11 +7,97 @@ import {
   WxApiUnavailableError,
   type WxApiOperation,
 } from '../api/index.js';
-import type { WxOpenDataError } from '../core/index.js';
-import { WxMalformedPayloadError, WxSessionNotFoundError } from '../core/index.js';
+import type { WxOpenDataError, WxOpenDataErrorCode } from '../core/index.js';
+import {
+  WxMalformedPayloadError,
+  WxOpenDataConfigError,
+  WxSessionNotFoundError,
+  WxUnsupportedContextError,
+} from '../core/index.js';
 import { WxKeyAttemptsBusyError, WxSessionStoreUnavailableError } from '../session/index.js';
 import { httpWhere, toContextError } from './call-site.js';
 import { logContext, requestIdOf } from './log-context.js';
+
+/**
+ * The codes a client receives: `body.code` over HTTP, `extensions.code` in GraphQL, `data.code`
+ * of a WebSocket `exception`. The one public vocabulary: a client branches on these, never on an
+ * error's `code`.
+ *
+ * @public
+ */
+export type WxAnswerCode =
+  | 'WX_MALFORMED_PAYLOAD'
+  | 'WX_SESSION_REQUIRED'
+  | 'WX_OPEN_DATA_REJECTED'
+  | 'WX_KEY_BUSY'
+  | 'WX_SESSION_STORE_UNAVAILABLE'
+  | 'WX_CODE_REJECTED'
+  | 'WX_SESSION_KEY_STALE'
+  | 'WX_RATE_LIMITED'
+  | 'WX_USER_BLOCKED'
+  | 'WX_API_ERROR'
+  | 'WX_API_UNAVAILABLE'
+  | 'WX_API_TIMEOUT'
+  | 'WX_API_ANSWER_REJECTED'
+  | 'WX_API_SECURITY_REFUSED'
+  | 'WX_LIMIT_EXCEEDED'
+  | 'WX_SERVER_MISCONFIGURED';
+
+/**
+ * One vocabulary, two sides of it: an error's `code` ({@link WxOpenDataErrorCode}) is the exact
+ * reason, for the server's log lines, metrics and code; the answer's `code` ({@link WxAnswerCode})
+ * is what the client can act on. Several reasons answer one code on purpose: every key-dependent
+ * reason answers `WX_OPEN_DATA_REJECTED`, so that nothing outside can tell a bad padding from a bad
+ * watermark (a padding oracle); a WeChat errcode answers what the client must do about it. Where
+ * the client can act on the reason itself, both sides carry the same word (`WX_API_TIMEOUT`). This
+ * table is that mapping, the one place it is written down (the README's "Errors and HTTP
+ * statuses" table is checked against it):
+ *
+ * | error `code`                                                                 | answer `code`                                                                                                        |
+ * | ---------------------------------------------------------------------------- | -------------------------------------------------------------------------------------------------------------------- |
+ * | `MALFORMED_PAYLOAD`                                                          | `WX_MALFORMED_PAYLOAD` (400, names the field)                                                                        |
+ * | `SESSION_NOT_FOUND`                                                          | `WX_SESSION_REQUIRED` (401)                                                                                          |
+ * | `DECRYPT_FAILED`, `SESSION_KEY_INVALID`, `WATERMARK_*`, `SIGNATURE_INVALID`, `IDENTITY_MISMATCH`, `PAYLOAD_INVALID`, `PAYLOAD_REPLAYED`, `PROVENANCE_UNCONFIRMED` (key-dependent) | `WX_OPEN_DATA_REJECTED` (401, one body) |
+ * | `KEY_ATTEMPTS_BUSY`                                                          | `WX_KEY_BUSY` (429)                                                                                                  |
+ * | `SESSION_STORE_UNAVAILABLE`                                                  | `WX_SESSION_STORE_UNAVAILABLE` (503)                                                                                 |
+ * | `WX_API_ERROR`                                                               | by errcode: `WX_CODE_REJECTED` (401), `WX_SESSION_KEY_STALE` (401), `WX_RATE_LIMITED` (429), `WX_USER_BLOCKED` (403), else `WX_API_ERROR` (502) |
+ * | `WX_API_UNAVAILABLE`, `WX_API_TIMEOUT`, `WX_API_ANSWER_REJECTED`, `WX_API_SECURITY_REFUSED` | the same code (502, 504, 502, 502)                                                                    |
+ * | `WX_API_LIMIT_EXCEEDED`                                                      | `WX_LIMIT_EXCEEDED` (400, names the field)                                                                           |
+ * | `CONFIG_INVALID`, `CONTEXT_UNSUPPORTED` (boot errors; thrown as they are by the guard) | `WX_SERVER_MISCONFIGURED` (500) if one reaches an answer                                                    |
+ *
+ * @internal
+ */
+export const WX_ANSWER_CODES: Readonly<Record<WxOpenDataErrorCode, readonly WxAnswerCode[]>> = Object.freeze({
+  MALFORMED_PAYLOAD: ['WX_MALFORMED_PAYLOAD'],
+  SESSION_NOT_FOUND: ['WX_SESSION_REQUIRED'],
+  DECRYPT_FAILED: ['WX_OPEN_DATA_REJECTED'],
+  SESSION_KEY_INVALID: ['WX_OPEN_DATA_REJECTED'],
+  WATERMARK_INVALID: ['WX_OPEN_DATA_REJECTED'],
+  WATERMARK_APPID_MISMATCH: ['WX_OPEN_DATA_REJECTED'],
+  WATERMARK_EXPIRED: ['WX_OPEN_DATA_REJECTED'],
+  WATERMARK_FROM_FUTURE: ['WX_OPEN_DATA_REJECTED'],
+  SIGNATURE_INVALID: ['WX_OPEN_DATA_REJECTED'],
+  IDENTITY_MISMATCH: ['WX_OPEN_DATA_REJECTED'],
+  PAYLOAD_INVALID: ['WX_OPEN_DATA_REJECTED'],
+  PAYLOAD_REPLAYED: ['WX_OPEN_DATA_REJECTED'],
+  PROVENANCE_UNCONFIRMED: ['WX_OPEN_DATA_REJECTED'],
+  KEY_ATTEMPTS_BUSY: ['WX_KEY_BUSY'],
+  SESSION_STORE_UNAVAILABLE: ['WX_SESSION_STORE_UNAVAILABLE'],
+  WX_API_ERROR: [
+    'WX_CODE_REJECTED',
+    'WX_SESSION_KEY_STALE',
+    'WX_RATE_LIMITED',
+    'WX_USER_BLOCKED',
+    'WX_API_ERROR',
+  ],
+  WX_API_UNAVAILABLE: ['WX_API_UNAVAILABLE'],
+  WX_API_TIMEOUT: ['WX_API_TIMEOUT'],
+  WX_API_ANSWER_REJECTED: ['WX_API_ANSWER_REJECTED'],
+  WX_API_SECURITY_REFUSED: ['WX_API_SECURITY_REFUSED'],
+  WX_API_LIMIT_EXCEEDED: ['WX_LIMIT_EXCEEDED'],
+  CONFIG_INVALID: ['WX_SERVER_MISCONFIGURED'],
+  CONTEXT_UNSUPPORTED: ['WX_SERVER_MISCONFIGURED'],
+});
 
 /**
  * The one body every key-dependent failure gets (padding, UTF-8, JSON, watermark, signature,
@@ -22,7 +108,7 @@ import { logContext, requestIdOf } from './log-context.js';
 export const WX_OPEN_DATA_REJECTED_BODY = Object.freeze({
   statusCode: 401,
   error: 'Unauthorized',
-  code: 'WX_OPEN_DATA_REJECTED',
+  code: 'WX_OPEN_DATA_REJECTED' as const,
   message: 'WeChat open data rejected: call wx.login, log in again, then get the data again',
 });
 
@@ -34,7 +120,7 @@ export const WX_OPEN_DATA_REJECTED_BODY = Object.freeze({
 export const WX_SESSION_REQUIRED_BODY = Object.freeze({
   statusCode: 401,
   error: 'Unauthorized',
-  code: 'WX_SESSION_REQUIRED',
+  code: 'WX_SESSION_REQUIRED' as const,
   message: 'WeChat session required: call wx.login, log in, and send the new token',
 });
 
@@ -48,7 +134,7 @@ export const WX_SESSION_REQUIRED_BODY = Object.freeze({
 export const WX_SESSION_STORE_UNAVAILABLE_BODY = Object.freeze({
   statusCode: 503,
   error: 'Service Unavailable',
-  code: 'WX_SESSION_STORE_UNAVAILABLE',
+  code: 'WX_SESSION_STORE_UNAVAILABLE' as const,
   message: 'Session store unavailable, retry shortly',
 });
 
@@ -62,7 +148,7 @@ export const WX_SESSION_STORE_UNAVAILABLE_BODY = Object.freeze({
 export const WX_KEY_BUSY_BODY = Object.freeze({
   statusCode: 429,
   error: 'Too Many Requests',
-  code: 'WX_KEY_BUSY',
+  code: 'WX_KEY_BUSY' as const,
   message: 'Too many requests for this session at once, retry shortly',
 });
 
@@ -85,7 +171,8 @@ const HIGH_RISK_USER_ERRCODE = 40226;
 export interface WxAnswerBody {
   readonly statusCode: number;
   readonly error: string;
-  readonly code: string;
+  /** What the client branches on: see {@link WxAnswerCode}. */
+  readonly code: WxAnswerCode;
   readonly message: string;
   /** The malformed envelope field, for `WX_MALFORMED_PAYLOAD`. */
   readonly field?: string;
@@ -117,14 +204,18 @@ export interface WxAnswer {
  * - any other WeChat error, or WeChat unreachable or answering garbage: 502; too slow: 504;
  * - an answer failing the API security checks, or WeChat refusing the request's: 502;
  * - the session store unavailable: 503 `WX_SESSION_STORE_UNAVAILABLE` with `Retry-After` (an
- *   outage is logged once a second at most, with a count).
+ *   outage is logged once a second at most, with a count);
+ * - a configuration error that reaches a call (a missing peer, an unsupported context): 500
+ *   `WX_SERVER_MISCONFIGURED`, the problem in the log only.
+ *
+ * {@link WX_ANSWER_CODES} is the mapping of error codes to answer codes.
  *
  * @param where - the call, for the log line: a route pattern, never raw client text
  * @public
  */
 export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string): WxAnswer {
   if (error instanceof WxSessionStoreUnavailableError) {
-    logStoreOutage(error, logger);
+    logStoreOutage(error, logger, where);
     return {
       status: HttpStatus.SERVICE_UNAVAILABLE,
       body: WX_SESSION_STORE_UNAVAILABLE_BODY,
@@ -152,15 +243,29 @@ export function toWxAnswer(error: WxOpenDataError, logger: Logger, where: string
     return answer(HttpStatus.GATEWAY_TIMEOUT, 'WX_API_TIMEOUT', 'WeChat did not answer in time: retry');
   }
   if (error instanceof WxApiSecurityError) {
-    const message =
-      error.code === 'WX_API_ANSWER_REJECTED'
-        ? 'WeChat answer failed the API security checks'
-        : 'WeChat refused the request’s API security (see the server log)';
-    return answer(HttpStatus.BAD_GATEWAY, error.code, message);
+    return error.code === 'WX_API_ANSWER_REJECTED'
+      ? answer(
+          HttpStatus.BAD_GATEWAY,
+          'WX_API_ANSWER_REJECTED',
+          'WeChat answer failed the API security checks: retry later; the server log says more',
+        )
+      : answer(
+          HttpStatus.BAD_GATEWAY,
+          'WX_API_SECURITY_REFUSED',
+          'WeChat refused the request’s API security: retry later; the server log says what to fix',
+        );
   }
   if (error instanceof WxApiUnavailableError) {
     return answer(HttpStatus.BAD_GATEWAY, 'WX_API_UNAVAILABLE', 'WeChat could not be reached: retry later');
   }
+  if (error instanceof WxOpenDataConfigError || error instanceof WxUnsupportedContextError) {
+    return answer(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'WX_SERVER_MISCONFIGURED',
+      'Server misconfigured: do not retry until it is fixed; the server log says what to fix',
+    );
+  }
+  // Every other error is key-dependent: the one uniform answer.
   return { status: HttpStatus.UNAUTHORIZED, body: WX_OPEN_DATA_REJECTED_BODY };
 }
 
@@ -183,7 +288,7 @@ export function toWxHttpException(
   },
   response?: unknown,
 ): HttpException {
-  const where = logContext(httpWhere(request), requestIdOf(request.headers ?? {}));
+  const where = logContext(httpWhere(request), requestIdOf(request.headers ?? {}, request));
   return toContextError(
     { kind: 'http', headers: {}, body: undefined, holder: request, response, where },
     toWxAnswer(error, logger, where),
@@ -195,6 +300,8 @@ const NEW_CODE_ADVICE: Partial<Record<WxApiOperation, string>> = {
   code2Session: 'WeChat rejected the login code: call wx.login again and send the new code',
   getPhoneNumber:
     'WeChat rejected the phone number code: have the user tap the phone number button again and send the new code',
+  getPluginOpenPId:
+    'WeChat rejected the plugin code: call wx.pluginLogin again and send the new code (a wx.login code is not one)',
 };
 
 function fromWeChatError({ errcode, operation }: WxApiError): WxAnswer {
@@ -230,7 +337,7 @@ function fromWeChatError({ errcode, operation }: WxApiError): WxAnswer {
   );
 }
 
-function answer(status: HttpStatus, code: string, message: string, field?: string): WxAnswer {
+function answer(status: HttpStatus, code: WxAnswerCode, message: string, field?: string): WxAnswer {
   const error = STATUS_NAMES[status] ?? 'Error';
   const body: WxAnswerBody =
     field === undefined
@@ -245,6 +352,7 @@ const STATUS_NAMES: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.FORBIDDEN]: 'Forbidden',
   [HttpStatus.TOO_MANY_REQUESTS]: 'Too Many Requests',
   [HttpStatus.BAD_GATEWAY]: 'Bad Gateway',
+  [HttpStatus.INTERNAL_SERVER_ERROR]: 'Internal Server Error',
   [HttpStatus.GATEWAY_TIMEOUT]: 'Gateway Timeout',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
 };
@@ -254,11 +362,14 @@ const OUTAGE_LOG_INTERVAL_MS = 1000;
 let outageLoggedAt = Number.NEGATIVE_INFINITY;
 let outageRefusedSinceLog = 0;
 
-function logStoreOutage(error: WxSessionStoreUnavailableError, logger: Logger): void {
+function logStoreOutage(error: WxSessionStoreUnavailableError, logger: Logger, where: string): void {
   outageRefusedSinceLog += 1;
   const now = Date.now();
   if (now - outageLoggedAt < OUTAGE_LOG_INTERVAL_MS) return;
-  logger.warn(`${outageRefusedSinceLog} request(s) refused with 503: ${error.code} (${error.message})`);
+  // One line for every request refused since the last: it names the one that wrote it.
+  logger.warn(
+    `${where} ${outageRefusedSinceLog} request(s) refused with 503: ${error.code} (${error.message})`,
+  );
   outageLoggedAt = now;
   outageRefusedSinceLog = 0;
 }

@@ -4,13 +4,7 @@ export {
   WxOpenDataConfigError,
   type WxOpenDataConfig,
 } from './config.js';
-export {
-  callSiteHolder,
-  readCallSite,
-  toContextError,
-  WxUnsupportedContextError,
-  type WxCallSite,
-} from './call-site.js';
+export { callSiteHolder, readCallSite, toContextError, type WxCallSite } from './call-site.js';
 export * from './decorators.js';
 export {
   toWxAnswer,
@@ -35,6 +29,5 @@ export * from './wx-open-data.module.js';
 export * from './wx-phone-numbers.service.js';
 export * from './wx-session.service.js';
 export * from './wx-verified.guard.js';
-export { WxMissingPeerError } from './context-peers.js';
 export { WxGraphQLError } from './graphql-call-site.js';
 export { rememberWxHandshake } from './ws-call-site.js';

@@ -3,15 +3,28 @@ import { createHmac, randomUUID } from 'node:crypto';
 /** A client's request id is logged only when it is this plain: no spaces, quotes or newlines. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** The id given to each request, so every line of one request names the same one. */
+const requestIds = new WeakMap<object, string>();
+
 /**
  * The id a log line names its request by: the client's `x-request-id` when it is a plain token
  * (the app's own proxy or tracing usually sets one), else a new UUID. Never other client text.
+ * With `request` (the HTTP request, or the holder of a GraphQL or WebSocket call), the id is
+ * chosen once per request: every line of it (the guard's, the filter's, the session service's)
+ * names the same one, generated or not.
  *
  * @internal
  */
-export function requestIdOf(headers: Readonly<Record<string, string | string[] | undefined>>): string {
+export function requestIdOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  request?: object,
+): string {
+  const known = request === undefined ? undefined : requestIds.get(request);
+  if (known !== undefined) return known;
   const given = headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  if (request !== undefined) requestIds.set(request, id);
+  return id;
 }
 
 /**

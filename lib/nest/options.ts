@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { WxSessionStore } from '../session/index.js';
-import type { RedisWxSessionStoreOptions } from '../stores/index.js';
+import type { WxRedisOptions } from '../stores/redis/settings.js';
 import type { WxApiSecurityOptions } from '../api/index.js';
 
 /**
@@ -70,12 +70,12 @@ export interface WxOpenDataModuleOptions {
    */
   sessionStore?: WxSessionStore;
   /**
-   * Builds a {@link RedisWxSessionStore} from these options (a `url`, node-redis options, or your
-   * Keyv or client), connects it at start-up (a Redis that is down then only delays start-up by
+   * Builds a `RedisWxSessionStore` from these options (a `url`, node-redis options, or your
+   * Keyv or client; typed without the optional peers, see {@link WxRedisOptions}), connects it at start-up (a Redis that is down then only delays start-up by
    * the connect timeout: requests answer 503 until it is back) and closes it at shutdown. Not
    * together with `sessionStore`.
    */
-  redis?: RedisWxSessionStoreOptions;
+  redis?: WxRedisOptions;
   /**
    * Accept each encrypted payload once: a second submission of the same `encryptedData` within
    * its freshness window (`watermarkMaxAgeSeconds` + `clockToleranceSeconds` + 1 s; with the age

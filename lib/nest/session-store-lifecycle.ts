@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { WxOpenDataConfigError } from '../core/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
 
 /**
  * Connects the session store before the app serves requests, and closes it at shutdown when the
  * module built it (`redis` option). A store that cannot be reached at start-up does not stop the
- * app: requests answer 503 until it is back, and it keeps trying by itself.
+ * app: requests answer 503 until it is back, and it keeps trying by itself. A store that cannot
+ * work at all (a missing optional peer, a {@link WxOpenDataConfigError}) stops the boot.
  *
  * @internal
  */
@@ -18,6 +20,7 @@ export class WxSessionStoreLifecycle implements OnModuleInit, OnApplicationShutd
     try {
       await this.config.sessionStore.connect();
     } catch (error) {
+      if (error instanceof WxOpenDataConfigError) throw error;
       this.logger.warn(
         `session store not reachable at start-up (${(error as Error).message}): guarded routes answer 503 until it is`,
       );

@@ -24,6 +24,7 @@ import {
   type WxUserKeys,
 } from '../session/index.js';
 import { WX_OPEN_DATA_CONFIG, type WxOpenDataConfig } from './config.js';
+import { userRefOf } from './log-context.js';
 import type { WxResolvedIdentity } from './options.js';
 import { WX_MEASURED_STORE, WX_TELEMETRY } from './telemetry.provider.js';
 import { WxApiClients } from './wx-api-clients.js';
@@ -94,6 +95,11 @@ export interface WxKeyAttemptTicket {
   readonly token: string | undefined;
   /** Whether the budget counts it (`maxKeyFailures` not `false`). */
   readonly counted: boolean;
+  /**
+   * What the service's log lines about this attempt name: the call, its request id and the user
+   * reference (the guard passes it). Without it, the lines name the user reference alone.
+   */
+  readonly logWhere?: () => string;
 }
 
 /**
@@ -300,24 +306,30 @@ export class WxSessionService {
    *
    * @param token - the session's token, if the caller has one: deleted with the keys when the
    *   budget is spent
+   * @param logWhere - what log lines about this attempt name (the call, its request id, the
+   *   user reference); default the user reference alone
    * @throws {@link WxKeyAttemptsBusyError} when as many evaluations as the budget allows are under
    *   way; {@link WxSessionNotFoundError} when the budget is spent (the user's keys are then
    *   deleted: they must log in again, with a new key); {@link WxSessionStoreUnavailableError}
    */
-  async takeKeyAttempt(session: WxActiveSession, token: string | undefined): Promise<WxKeyAttemptTicket> {
+  async takeKeyAttempt(
+    session: WxActiveSession,
+    token: string | undefined,
+    logWhere?: () => string,
+  ): Promise<WxKeyAttemptTicket> {
     const budgetId = keyBudgetId(session.appId, session.openid, session.sessionKey);
     const max = this.config.maxKeyFailures;
-    if (max === false) return { budgetId, session, token, counted: false };
+    if (max === false) return { budgetId, session, token, counted: false, logWhere };
     const verdict = await this.store.takeKeyAttempt(budgetId, max, this.config.sessionTtlSeconds);
     if (verdict === 'busy') {
       this.telemetry.keyBudgetRefused('busy');
       throw new WxKeyAttemptsBusyError();
     }
     if (verdict === 'spent') {
-      await this.deleteSpentKeys(session, token);
+      await this.deleteSpentKeys({ budgetId, session, token, counted: true, logWhere });
       throw new WxSessionNotFoundError('the key budget of this user key is spent: log in again');
     }
-    return { budgetId, session, token, counted: true };
+    return { budgetId, session, token, counted: true, logWhere };
   }
 
   /**
@@ -341,11 +353,12 @@ export class WxSessionService {
       this.config.sessionTtlSeconds,
     );
     if (after === 'granted') await this.store.settleKeyAttempt(ticket.budgetId, true);
-    else if (after === 'spent') await this.deleteSpentKeys(ticket.session, ticket.token);
+    else if (after === 'spent') await this.deleteSpentKeys(ticket);
   }
 
   /** The user's keys (and this token's session) go: every evaluation of the key is spent. */
-  private async deleteSpentKeys(session: WxActiveSession, token: string | undefined): Promise<void> {
+  private async deleteSpentKeys(ticket: WxKeyAttemptTicket): Promise<void> {
+    const { session, token } = ticket;
     const userId = wxUserId(session.appId, session.openid);
     const keys = await this.store.getUserKeys(userId);
     if (token !== undefined) await this.store.delete(token);
@@ -356,7 +369,7 @@ export class WxSessionService {
       if (keys.previousSessionKey !== undefined) forgetSessionKey(keys.previousSessionKey);
       this.telemetry.keyBudgetRefused('spent');
       this.logger.warn(
-        `the key budget of a user of mini program ${session.appId} is spent (${String(this.config.maxKeyFailures)} key-dependent failures): ` +
+        `${this.logWhere(ticket)} the key budget of this user of mini program ${session.appId} is spent (${String(this.config.maxKeyFailures)} key-dependent failures): ` +
           'their session keys were deleted, so they must log in again (answered 401 WX_SESSION_REQUIRED)',
       );
       // Only the instance whose compare-and-set deleted the keys gets here: one reset per spend.
@@ -421,14 +434,22 @@ export class WxSessionService {
       if (!first) return;
       const valid = await this.clients.get(session.appId).checkSessionKey(session.openid, session.sessionKey);
       this.logger.warn(
-        valid
-          ? 'checkSessionKey: the session key is valid, so the rejected payload was forged, corrupted or made with another key'
-          : 'checkSessionKey: the session key is no longer valid at WeChat (stale): the user must log in again',
+        `${this.logWhere(ticket)} ` +
+          (valid
+            ? 'checkSessionKey: the session key is valid, so the rejected payload was forged, corrupted or made with another key'
+            : 'checkSessionKey: the session key is no longer valid at WeChat (stale): the user must log in again'),
       );
     } catch (error) {
       const reason = error instanceof WxOpenDataError ? error.code : 'unexpected error';
-      this.logger.warn(`checkSessionKey could not be asked: ${reason}`);
+      this.logger.warn(`${this.logWhere(ticket)} checkSessionKey could not be asked: ${reason}`);
     }
+  }
+
+  /** What a line about `ticket` names: the guard's call context, else the user reference. */
+  private logWhere(ticket: WxKeyAttemptTicket): string {
+    if (ticket.logWhere !== undefined) return ticket.logWhere();
+    const app = this.config.apps.get(ticket.session.appId);
+    return app === undefined ? '[user unknown]' : `[user ${userRefOf(app.appSecret, ticket.session.openid)}]`;
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   verifySignature,
   WxDecryptionError,
   WxMalformedPayloadError,
+  WxOpenDataConfigError,
   WxOpenDataError,
   WxSessionNotFoundError,
   WxSignatureError,
@@ -186,7 +187,10 @@ export class WxVerifiedGuard implements CanActivate {
       if (signed !== undefined || encrypted !== undefined) {
         keyWorkStartedAt = performance.now();
         // Taken before the key is used at all, on every instance sharing the store.
-        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token);
+        const known = caller;
+        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token, () =>
+          this.logWhere(site, known),
+        );
         openData = this.openWithKeys(signed, encrypted, caller.session, route.type);
         const settled = this.sessions.settleKeyAttempt(attempt, true);
         attempt = undefined;
@@ -210,8 +214,11 @@ export class WxVerifiedGuard implements CanActivate {
 
   private apiClients(): WxApiClients {
     if (this.clients === undefined) {
-      throw new Error(
-        'WxVerifiedGuard: provenance and @WxUserEncrypted() need WxApiClients (import WxOpenDataModule)',
+      throw new WxOpenDataConfigError(
+        [
+          'provenance and @WxUserEncrypted() need WxApiClients: import WxOpenDataModule, or pass them to super()',
+        ],
+        'WxVerifiedGuard',
       );
     }
     return this.clients;
@@ -253,17 +260,18 @@ export class WxVerifiedGuard implements CanActivate {
     }
     const identity = await this.resolveIdentity(context);
     if (identity === undefined || identity === null) {
-      this.logIdentityMissing();
+      this.logIdentityMissing(site);
       throw new WxSessionNotFoundError('resolveIdentity returned no identity');
     }
     return { session: await this.sessions.requireUser(identity), token: undefined };
   }
 
-  private logIdentityMissing(): void {
+  private logIdentityMissing(site: WxCallSite): void {
     if (this.identityMissingLogged) return;
     this.identityMissingLogged = true;
     this.logger.warn(
-      'resolveIdentity returned no identity, so @WxVerified() answered 401 WX_SESSION_REQUIRED. ' +
+      `${this.logWhere(site, undefined)} ` +
+        'resolveIdentity returned no identity, so @WxVerified() answered 401 WX_SESSION_REQUIRED. ' +
         "If your own auth guard sets the identity (passport's req.user), it must run first: " +
         "list it before @WxVerified() in one @UseGuards(AuthGuard('jwt'), WxVerifiedGuard), or put " +
         "@UseGuards(AuthGuard('jwt')) on the controller. Logged once.",
@@ -319,7 +327,7 @@ export class WxVerifiedGuard implements CanActivate {
 
   /** The call as its log lines name it: route, request id and, once known, a user reference. */
   private logWhere(site: WxCallSite, caller: WxCaller | undefined): string {
-    const requestId = requestIdOf(site.headers);
+    const requestId = requestIdOf(site.headers, site.holder);
     const app = caller === undefined ? undefined : this.config.apps.get(caller.session.appId);
     const userRef =
       app === undefined || caller === undefined ? undefined : userRefOf(app.appSecret, caller.session.openid);

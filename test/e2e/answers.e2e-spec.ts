@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { WxOpenDataModule } from '../../lib/index.js';
+import { WxOpenDataModule, type WxOpenDataModuleOptions } from '../../lib/index.js';
 import { FakeWeChatServer, MiniProgramClient } from '../../lib/testing/index.js';
 import { AuthTestRoutes } from '../support/auth-routes.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
@@ -9,18 +9,21 @@ import { APP_ID } from '../support/payloads.js';
 
 const APP_SECRET = 'answers-suite-app-secret';
 
-describe.each(ADAPTERS)('answers that say what to do (%s)', (adapter) => {
+/**
+ * A real app on `adapter` with the auth routes, a fake WeChat and a logger that keeps every line,
+ * started before the suite's tests and stopped after them.
+ */
+function suiteApp(adapter: (typeof ADAPTERS)[number], options: Partial<WxOpenDataModuleOptions> = {}) {
   const wechat = new FakeWeChatServer({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }] });
   const logger = new CapturingLogger();
   let app: INestApplication;
-  const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
     const apiBaseUrl = await wechat.start();
     app = await startTestApp(
       adapter,
       {
-        imports: [WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl })],
+        imports: [WxOpenDataModule.forRoot({ appId: APP_ID, appSecret: APP_SECRET, apiBaseUrl, ...options })],
         controllers: [AuthTestRoutes],
       },
       logger,
@@ -31,6 +34,12 @@ describe.each(ADAPTERS)('answers that say what to do (%s)', (adapter) => {
     await app.close();
     await wechat.stop();
   });
+
+  return { wechat, logger, http: () => request(app.getHttpServer()) };
+}
+
+describe.each(ADAPTERS)('answers that say what to do (%s)', (adapter) => {
+  const { wechat, logger, http } = suiteApp(adapter);
 
   it('a rejected login code: call wx.login again', async () => {
     const res = await http().post('/auth/login').send({ code: 'never-issued-login-code' }).expect(401);
@@ -90,5 +99,58 @@ describe.each(ADAPTERS)('answers that say what to do (%s)', (adapter) => {
       expect(line).not.toContain(openid);
       expect(line).not.toContain('evil');
     }
+  });
+});
+
+describe.each(ADAPTERS)('every log line of one request (%s)', (adapter) => {
+  // One failure spends the key's budget, and WeChat is asked about the key: three lines.
+  const { wechat, logger, http } = suiteApp(adapter, { maxKeyFailures: 1, checkSessionKeyOnFailure: true });
+
+  it('names one request id (generated when none is sent) and one user reference, never the openid or a secret', async () => {
+    const user = new MiniProgramClient(wechat, { appId: APP_ID });
+    const code = user.login();
+    const login = await http().post('/auth/login').send({ code }).expect(200);
+    const { openid, token } = login.body as { openid: string; token: string };
+    const before = logger.lines.length;
+    await http()
+      .post('/auth/logout')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ ...user.getUserInfo(), signature: '0'.repeat(40) })
+      .expect(401);
+    // The checkSessionKey diagnosis runs in the background.
+    const deadline = Date.now() + 3000;
+    while (
+      !logger.lines.slice(before).some((line) => line.includes('checkSessionKey')) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const lines = logger.lines.slice(before);
+    expect(lines.filter((line) => / rejected: SIGNATURE_INVALID /.test(line))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('key budget of this user'))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('checkSessionKey: the session key is valid'))).toHaveLength(
+      1,
+    );
+    const named = lines.map((line) => /\[request ([0-9a-f-]{36}), user ([0-9a-f]{8})\]/.exec(line));
+    expect(named.every((match) => match !== null)).toBe(true);
+    expect(new Set(named.map((match) => match?.[1])).size).toBe(1);
+    expect(new Set(named.map((match) => match?.[2])).size).toBe(1);
+    for (const line of lines) {
+      for (const secret of [openid, token, APP_SECRET, user.sessionKey(), code])
+        expect(line).not.toContain(secret);
+    }
+  });
+
+  it('a refusal answered by the exception filter names the request id the client sent', async () => {
+    const before = logger.lines.length;
+    await http()
+      .post('/auth/login')
+      .set('x-request-id', 'login-42')
+      .send({ code: 'never-issued' })
+      .expect(401);
+    const lines = logger.lines.slice(before).filter((line) => line.includes(' rejected: '));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/\[request login-42\] rejected: WX_API_ERROR/);
+    expect(lines[0]).not.toContain('never-issued');
   });
 });

@@ -75,7 +75,7 @@ describe.each(ADAPTERS)('API security mode in a Nest app (%s)', (adapter) => {
       statusCode: 502,
       error: 'Bad Gateway',
       code: 'WX_API_ANSWER_REJECTED',
-      message: 'WeChat answer failed the API security checks',
+      message: 'WeChat answer failed the API security checks: retry later; the server log says more',
     });
     expect(res.text).not.toContain('13977778888');
   });

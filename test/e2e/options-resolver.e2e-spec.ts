@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,33 +9,8 @@ import {
   type WxOpenDataModuleOptions,
 } from '../../lib/index.js';
 import { resolveWxOpenDataModuleConfig } from '../../lib/nest/config.js';
+import { countingListener } from '../support/counting-listener.js';
 import { APP_ID } from '../support/payloads.js';
-
-/** A TCP listener on loopback that counts the connections made to it (a stand-in Redis port). */
-async function countingListener(): Promise<{
-  url: string;
-  connections: () => number;
-  close: () => Promise<void>;
-}> {
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    url: `redis://127.0.0.1:${address.port}`,
-    connections: () => connections,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 const boot = (options: WxOpenDataModuleOptions) =>
   Test.createTestingModule({ imports: [WxOpenDataModule.forRoot(options)] }).compile();
@@ -91,6 +65,27 @@ describe('one resolver for every option', () => {
     ]);
   });
 
+  it("reports the Redis store's encryption problems with the rest, as a config error, before any connection", async () => {
+    const redis = await countingListener();
+    try {
+      const problems = await problemsOf(
+        boot({
+          appId: APP_ID,
+          appSecret: '',
+          redis: { url: redis.url, encryption: { keys: [{ id: 'has space', key: 'x' }] } },
+        }),
+      );
+      expect(problems).toEqual([
+        'appSecret must be a non-empty string',
+        'redis: encryption.keys[0].id must be 1-32 letters, digits, _ or -',
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(redis.connections()).toBe(0);
+    } finally {
+      await redis.close();
+    }
+  });
+
   it('names the optional peers to install when `redis` needs them and they are missing', async () => {
     // Resolved from a folder with no node_modules above it: Node's real "not found".
     const nowhere = createRequire(join(tmpdir(), 'wx-open-data-no-packages', 'index.js'));
@@ -104,6 +99,16 @@ describe('one resolver for every option', () => {
       'appId must be a mini program AppID ("wx" followed by 16 letters or digits)',
       'appSecret must be a non-empty string',
     ]);
+  });
+
+  it('a peer that is installed but cannot find a dependency of its own is not called missing', async () => {
+    const nowhere = createRequire(join(tmpdir(), 'wx-open-data-no-packages', 'index.js'));
+    const booting = resolveWxOpenDataModuleConfig(
+      { appId: APP_ID, appSecret: 's', redis: { url: 'redis://127.0.0.1:6379' } },
+      // keyv loads; @keyv/redis is there but its own dependency is not: Node's real "not found".
+      async (name) => (name === '@keyv/redis' ? nowhere('@redis/client') : undefined),
+    );
+    expect(await problemsOf(booting)).toEqual(['redis: @keyv/redis is installed but does not load (Error)']);
   });
 
   it('loads the optional peers when they are installed, and only then builds the store', async () => {

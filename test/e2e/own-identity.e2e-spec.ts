@@ -216,6 +216,8 @@ describe.each(ADAPTERS)('bring your own identity: passport-jwt (%s)', (adapter) 
     const lines = logger.containing('resolveIdentity returned no identity, so @WxVerified()');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('must run first');
+    // It names the request that met it, like every line about a request.
+    expect(lines[0]).toMatch(/\[request [0-9a-f-]{36}\] resolveIdentity returned no identity/);
   });
 
   it('login for a mini program the module does not serve is a typed 400, the id never logged', async () => {

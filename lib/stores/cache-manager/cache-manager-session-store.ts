@@ -10,7 +10,7 @@ import {
   type WxUserKeys,
 } from '../../session/index.js';
 import { RedisWxSessionStore } from '../redis/redis-session-store.js';
-import type { RedisWxSessionStoreOptions } from '../redis/options.js';
+import type { WxRedisStoreSettings } from '../redis/settings.js';
 
 /**
  * What the store takes of a cache-manager `Cache` (v6 or later, as `@nestjs/cache-manager`
@@ -34,10 +34,7 @@ export interface WxCacheManagerCache {
  *
  * @public
  */
-export type CacheManagerWxSessionStoreOptions = Omit<
-  RedisWxSessionStoreOptions,
-  'url' | 'redisOptions' | 'keyv' | 'client'
->;
+export type CacheManagerWxSessionStoreOptions = WxRedisStoreSettings;
 
 /**
  * Sessions and the fleet's shared state in the app's own cache (`@nestjs/cache-manager`), so Redis

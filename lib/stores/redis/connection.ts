@@ -1,4 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import type * as KeyvRedisModule from '@keyv/redis';
+import { WxMissingPeerError, WxOpenDataConfigError } from '../../core/errors.js';
+import { missingPackageIn } from '../../core/peers.js';
 import { WxSessionStoreUnavailableError, type WxSessionStoreFailure } from '../../session/index.js';
 import type { RedisConnectionSource, ResolvedRedisStoreOptions, WxRedisConnectOptions } from './options.js';
 
@@ -50,6 +53,45 @@ interface KeyvRedisLike {
 
 type ConnectionState = 'down' | 'up' | 'closed';
 
+/** What an own connection needs installed: @keyv/redis, and keyv, which it imports. */
+const OWN_CONNECTION_PEERS = ['keyv', '@keyv/redis'] as const;
+
+/**
+ * How the store loads its optional peer for a connection of its own. Tests replace `keyvRedis`
+ * to see what a missing package does without uninstalling it; nothing else should.
+ *
+ * @internal
+ */
+export const redisPeerLoader: { keyvRedis: () => Promise<typeof KeyvRedisModule> } = {
+  keyvRedis: () => import('@keyv/redis'),
+};
+
+/**
+ * The error for a failed import of @keyv/redis: a missing peer (a "not found" naming keyv or
+ * @keyv/redis) or one that is there but does not load. Either way a configuration error, never
+ * an unreachable Redis: no connection was tried.
+ */
+function peerLoadError(error: unknown): WxOpenDataConfigError {
+  const missing = missingPackageIn(error, OWN_CONNECTION_PEERS);
+  if (missing !== undefined) {
+    return new WxMissingPeerError(
+      'RedisWxSessionStore with url or redisOptions',
+      [missing],
+      OWN_CONNECTION_PEERS,
+      'RedisWxSessionStore setup',
+    );
+  }
+  // By its name, not instanceof: the error may come from another realm.
+  const named = (error as { name?: unknown } | null)?.name;
+  const name = typeof named === 'string' ? named : typeof error;
+  return new WxOpenDataConfigError(
+    [
+      `@keyv/redis is installed but does not load (${name}): reinstall it (npm install ${OWN_CONNECTION_PEERS.join(' ')})`,
+    ],
+    'RedisWxSessionStore setup',
+  );
+}
+
 /** A command sent to Redis and not yet answered. */
 interface PendingCommand {
   /** Counted time this command has waited (event-loop lag left out, as for the silence). */
@@ -100,6 +142,8 @@ export class RedisConnection {
   private probing = false;
   private opening: Promise<void> | undefined;
   private readonly onError = (): void => this.markDown('unreachable');
+  /** Why the client could not be made (a missing peer): every connect and operation says so. */
+  private setupError: WxOpenDataConfigError | undefined;
   /** Commands sent and not yet answered. */
   private readonly pending = new Set<PendingCommand>();
   /** How long, in counted time, the waiting commands have gone without any answer from Redis. */
@@ -136,7 +180,11 @@ export class RedisConnection {
       return client;
     });
     // A failure here surfaces through connect() and every operation; not as an unhandled rejection.
-    this.ready.catch(() => undefined);
+    this.ready.catch((error: unknown) => {
+      if (!(error instanceof WxOpenDataConfigError)) return;
+      this.setupError = error;
+      this.stopProbing();
+    });
     this.markDown('unreachable');
   }
 
@@ -159,6 +207,7 @@ export class RedisConnection {
   run<T>(operation: string, work: (redis: RedisCommands) => Promise<T>): Promise<T> {
     const client = this.client;
     if (this.state === 'closed') return Promise.reject(this.unavailable('closed', operation));
+    if (this.setupError !== undefined) return Promise.reject(this.setupError);
     if (client === undefined || this.state !== 'up' || !this.isConnected(client)) {
       this.markDown(this.state === 'up' ? 'unreachable' : this.lastFailure);
       return Promise.reject(this.unavailable(this.lastFailure, operation));
@@ -348,7 +397,11 @@ export class RedisConnection {
 
   private async open(): Promise<void> {
     const giveUpAt = performance.now() + this.options.connectTimeoutMs;
-    const client = await withTimeout(this.ready, this.options.connectTimeoutMs).catch(() => undefined);
+    const client = await withTimeout(this.ready, this.options.connectTimeoutMs).catch((error: unknown) => {
+      // A missing peer is the app's to fix, not an outage to wait out.
+      if (error instanceof WxOpenDataConfigError) throw error;
+      return undefined;
+    });
     // Ends: every round pauses 10 ms or more, until giveUpAt.
     while (client !== undefined && this.state === 'down' && performance.now() < giveUpAt) {
       if (this.isConnected(client)) await this.probe();
@@ -380,7 +433,9 @@ export class RedisConnection {
   private async createOwnClient(source: RedisConnectionSource): Promise<RedisCommands> {
     if (source.kind !== 'url' && source.kind !== 'options') throw new TypeError('not an own connection');
     // Loaded on demand: @keyv/redis is an optional peer, needed only by those who use this store.
-    const { default: KeyvRedis } = await import('@keyv/redis');
+    const { default: KeyvRedis } = await redisPeerLoader.keyvRedis().catch((error: unknown) => {
+      throw peerLoadError(error);
+    });
     const adapter = new KeyvRedis(this.ownClientOptions(source), { throwOnErrors: true });
     // KeyvRedis re-emits client errors; the connection's own listener handles them.
     adapter.on('error', () => undefined);

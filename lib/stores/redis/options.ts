@@ -1,7 +1,9 @@
 import type KeyvRedis from '@keyv/redis';
 import type { RedisClientConnectionType } from '@keyv/redis';
 import type { Keyv } from 'keyv';
-import type { WxStoreEncryptionOptions } from './secret-seal.js';
+import type { WxIoRedisClient, WxNodeRedisClient, WxRedisStoreSettings } from './settings.js';
+
+export type { WxIoRedisClient, WxNodeRedisClient, WxRedisStoreSettings } from './settings.js';
 
 /**
  * node-redis connection options as @keyv/redis takes them: a single server's, a Cluster's
@@ -13,44 +15,6 @@ export type WxRedisConnectOptions = Exclude<
   NonNullable<ConstructorParameters<typeof KeyvRedis>[0]>,
   string | RedisClientConnectionType
 >;
-
-/**
- * What the Redis store takes of an ioredis client or Cluster (ioredis is not a dependency of this
- * package: the shape is checked when the store is built). Methods are typed loosely on purpose,
- * so that any ioredis version's overloads fit.
- *
- * @public
- */
-export interface WxIoRedisClient {
-  /** ioredis's connection status: `wait`, `connecting`, `connect`, `ready`, `reconnecting`, `end`. */
-  readonly status: string;
-  /** `true` on an ioredis `Cluster`. */
-  readonly isCluster?: boolean;
-  readonly evalsha: (...args: never[]) => unknown;
-  readonly eval: (...args: never[]) => unknown;
-  readonly get: (...args: never[]) => unknown;
-  readonly set: (...args: never[]) => unknown;
-  readonly del: (...args: never[]) => unknown;
-  readonly on: (...args: never[]) => unknown;
-}
-
-/**
- * What the Redis store takes of a node-redis client, cluster or sentinel (any module, script or
- * RESP generics: methods are typed loosely on purpose, the shape is checked when the store is built).
- *
- * @public
- */
-export interface WxNodeRedisClient {
-  /** Whether the connection was opened and not closed since (reconnections included). */
-  readonly isOpen: boolean;
-  readonly evalSha: (...args: never[]) => unknown;
-  readonly eval: (...args: never[]) => unknown;
-  readonly get: (...args: never[]) => unknown;
-  readonly set: (...args: never[]) => unknown;
-  readonly del: (...args: never[]) => unknown;
-  readonly connect: (...args: never[]) => unknown;
-  readonly on: (...args: never[]) => unknown;
-}
 
 /**
  * A Redis connection of your own that the store can use: node-redis's or ioredis's.
@@ -66,7 +30,7 @@ export type WxRedisClient = RedisClientConnectionType | WxNodeRedisClient | WxIo
  *
  * @public
  */
-export interface RedisWxSessionStoreOptions {
+export interface RedisWxSessionStoreOptions extends WxRedisStoreSettings {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`: the store opens its own connection. */
   url?: string;
   /**
@@ -88,34 +52,6 @@ export interface RedisWxSessionStoreOptions {
    * library of any version with that API works. Connected if it is not yet; never closed.
    */
   client?: WxRedisClient;
-  /**
-   * Prefix of every key the store writes, so several apps can share a Redis. Letters, digits and
-   * `_ - . :`. Default `wx-open-data`.
-   */
-  namespace?: string;
-  /**
-   * How long Redis may stay silent, in milliseconds, while store operations wait on it, before
-   * the store counts it as unavailable: waiting requests are refused with a 503 and later ones at
-   * once until a probe sees Redis back. The bound on how long a stalled Redis holds a request.
-   * Silence, not one operation's age: a healthy Redis under load answers a long queue in order,
-   * and time this process spent busy elsewhere is not counted. Default 150.
-   */
-  commandTimeoutMs?: number;
-  /** How long `connect()` waits for a connection, in milliseconds. Default 2000. */
-  connectTimeoutMs?: number;
-  /**
-   * While Redis is unavailable, how often the store checks whether it is back, in milliseconds.
-   * Default 250.
-   */
-  probeIntervalMs?: number;
-  /** The `Retry-After` clients are told while Redis is unavailable, in seconds. Default 1. */
-  retryAfterSeconds?: number;
-  /**
-   * Envelope encryption (AES-256-GCM) of every secret the store writes, users' session keys and
-   * the access token, with keys the app holds: Redis, its logs and `MONITOR` see ciphertext only.
-   * Checked when the store is built. Default: none (secrets in clear, as JSON).
-   */
-  encryption?: WxStoreEncryptionOptions;
 }
 
 /**
