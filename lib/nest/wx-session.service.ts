@@ -373,7 +373,7 @@ export class WxSessionService {
           'their session keys were deleted, so they must log in again (answered 401 WX_SESSION_REQUIRED)',
       );
       // Only the instance whose compare-and-set deleted the keys gets here: one reset per spend.
-      void this.resetSpentKey(session);
+      void this.resetSpentKey(ticket);
     }
   }
 
@@ -384,15 +384,16 @@ export class WxSessionService {
    * prober learnt of the old key is worth nothing once WeChat stops using it. The new key is not
    * kept: the user's next wx.login brings it.
    */
-  private async resetSpentKey(session: WxActiveSession): Promise<void> {
+  private async resetSpentKey(ticket: WxKeyAttemptTicket): Promise<void> {
+    const { session } = ticket;
     try {
       await this.clients.get(session.appId).resetUserSessionKey(session.openid, session.sessionKey);
       this.logger.log(
-        `resetUserSessionKey: the spent key of a user of mini program ${session.appId} was retired at WeChat`,
+        `${this.logWhere(ticket)} resetUserSessionKey: the spent key of this user of mini program ${session.appId} was retired at WeChat`,
       );
     } catch (error) {
       this.logger.warn(
-        `resetUserSessionKey failed for a spent key of a user of mini program ${session.appId} ` +
+        `${this.logWhere(ticket)} resetUserSessionKey failed for the spent key of this user of mini program ${session.appId} ` +
           `(${error instanceof WxOpenDataError ? error.code : 'unexpected error'}): their next login may bring the same key back`,
       );
     }

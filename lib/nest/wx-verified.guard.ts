@@ -166,11 +166,12 @@ export class WxVerifiedGuard implements CanActivate {
     try {
       caller = await this.findCaller(context, site);
       const { session, token } = caller;
+      const known = caller;
       if (route.options.userEncrypted === true) {
         // The user's key budget covers the channel too: its failures are key-dependent like any.
         const openData = await this.openUserEncrypted(site, session, async () => {
           keyWorkStartedAt = performance.now();
-          attempt = await this.sessions.takeKeyAttempt(session, token);
+          attempt = await this.sessions.takeKeyAttempt(session, token, () => this.logWhere(site, known));
         });
         const settled = this.sessions.settleKeyAttempt(attempt as WxKeyAttemptTicket, true);
         attempt = undefined;
@@ -187,7 +188,6 @@ export class WxVerifiedGuard implements CanActivate {
       if (signed !== undefined || encrypted !== undefined) {
         keyWorkStartedAt = performance.now();
         // Taken before the key is used at all, on every instance sharing the store.
-        const known = caller;
         attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token, () =>
           this.logWhere(site, known),
         );
