@@ -70,8 +70,24 @@ async function stopServer(child) {
   clearTimeout(timer);
 }
 
-/** Opens a session for the bench user on a server; resolves to its token. */
-function openSession(child, sessionKey) {
+/**
+ * Users the open-data route's requests are spread over, as an app's traffic is. One user's key
+ * admits at most `maxKeyFailures` (5) evaluations in flight: 50 connections on one user would
+ * measure 429 WX_KEY_BUSY, not the store.
+ */
+const USERS = 64;
+
+/** `count` bench users, each with a key of their own; the first is the fixture's user. */
+function newUsers(count) {
+  return Array.from({ length: count }, (_, i) => ({
+    openid: i === 0 ? OPENID : `${OPENID.slice(0, -4)}${String(i).padStart(4, '0')}`,
+    unionid: i === 0 ? UNIONID : `${UNIONID.slice(0, -4)}${String(i).padStart(4, '0')}`,
+    sessionKey: createSessionKey(),
+  }));
+}
+
+/** Opens a session for `user` on a server; resolves to its token. */
+function openSession(child, user) {
   return new Promise((resolve) => {
     const onMessage = (message) => {
       if (message?.type !== 'session') return;
@@ -79,34 +95,47 @@ function openSession(child, sessionKey) {
       resolve(message.token);
     };
     child.on('message', onMessage);
-    child.send({ type: 'session', openid: OPENID, unionid: UNIONID, sessionKey });
+    child.send({ type: 'session', ...user });
   });
 }
 
-/** `count` user-info bodies as wx.getUserInfo makes them, each with a ciphertext of its own. */
-function makeBodies(count, sessionKey) {
+/**
+ * `count` requests of user-info bodies as wx.getUserInfo makes them, each with a ciphertext of its
+ * own, taking turns over `users` (`tokens[i]` is the session of `users[i]`).
+ */
+function makeRequests(count, users, tokens) {
   const rawData = JSON.stringify(PROFILE);
-  const signature = signRawData(rawData, sessionKey);
+  const signatures = users.map((user) => signRawData(rawData, user.sessionKey));
   const watermark = { appid: APP_ID, timestamp: Math.floor(Date.now() / 1000) };
-  const bodies = new Array(count);
+  const requests = new Array(count);
   for (let i = 0; i < count; i += 1) {
-    const payload = { openId: OPENID, ...PROFILE, unionId: UNIONID, watermark };
-    bodies[i] = JSON.stringify({ rawData, signature, ...encryptOpenData(payload, sessionKey) });
+    const u = i % users.length;
+    const { openid, unionid, sessionKey } = users[u];
+    const payload = { openId: openid, ...PROFILE, unionId: unionid, watermark };
+    const body = JSON.stringify({
+      rawData,
+      signature: signatures[u],
+      ...encryptOpenData(payload, sessionKey),
+    });
+    requests[i] = { token: tokens[u], body };
   }
-  return bodies;
+  return requests;
 }
 
 /**
- * One bounded autocannon run of `route`; open-data runs take their bodies from `bodies`, one per
- * request. Every 2xx response's latency (ms) goes to the result.
+ * One bounded autocannon run of `route`: session-only runs as the first user; open-data runs take
+ * their body and token from `requests`, one per request. Every 2xx response's latency (ms) goes
+ * to the result.
  */
-function load(server, route, token, plan, bodies) {
+function load(server, route, tokens, plan, requests) {
   const { method, path } = ROUTES[route];
   let next = 0;
   const request = { method, path };
   if (route === 'open_data') {
     request.setupRequest = (req) => {
-      req.body = bodies[next++];
+      const { token, body } = requests[next++];
+      req.headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+      req.body = body;
       return req;
     };
   }
@@ -115,7 +144,7 @@ function load(server, route, token, plan, bodies) {
     const instance = autocannon(
       {
         url: `http://127.0.0.1:${server.port}`,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` },
         requests: [request],
         connections: plan.connections,
         ...(plan.amount !== undefined ? { amount: plan.amount, sampleInt: 50 } : { duration: plan.seconds }),
@@ -123,8 +152,8 @@ function load(server, route, token, plan, bodies) {
       },
       (error, result) => {
         if (error) return reject(error);
-        if (route === 'open_data' && next > bodies.length) {
-          return reject(new Error(`${server.store} ${route}: ran out of payloads (${bodies.length})`));
+        if (route === 'open_data' && next > requests.length) {
+          return reject(new Error(`${server.store} ${route}: ran out of payloads (${requests.length})`));
         }
         resolve({ result, latencies });
       },
@@ -136,13 +165,13 @@ function load(server, route, token, plan, bodies) {
 }
 
 /** Checks both routes answer 200 and that a replayed payload is refused: never time failures. */
-async function checkServer(server, token, sessionKey) {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+async function checkServer(server, users, tokens) {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` };
   const me = await fetch(`http://127.0.0.1:${server.port}/me`, {
     headers,
     signal: AbortSignal.timeout(5000),
   });
-  const [body] = makeBodies(1, sessionKey);
+  const [{ body }] = makeRequests(1, users, tokens);
   const post = () =>
     fetch(`http://127.0.0.1:${server.port}/profile`, {
       method: 'POST',
@@ -176,14 +205,15 @@ function summarise(runs) {
 
 /** Both stores on one adapter. */
 async function benchAdapter(adapter, plan, namespace, log) {
-  const sessionKey = createSessionKey();
+  const users = newUsers(USERS);
   const servers = {};
   try {
     for (const store of STORES) servers[store] = await startServer(adapter, store, namespace);
     const tokens = {};
     for (const store of STORES) {
-      tokens[store] = await openSession(servers[store].child, sessionKey);
-      await checkServer(servers[store], tokens[store], sessionKey);
+      tokens[store] = [];
+      for (const user of users) tokens[store].push(await openSession(servers[store].child, user));
+      await checkServer(servers[store], users, tokens[store]);
     }
     // Payloads per open-data run: the session-only rate bounds the open-data rate from above.
     let perRun = plan.amount !== undefined ? plan.amount + 100 : 20_000;
@@ -195,9 +225,13 @@ async function benchAdapter(adapter, plan, namespace, log) {
           seconds: plan.warmupSeconds,
         });
         fastest = Math.max(fastest, warm.result['2xx'] / warm.result.duration);
-        await load(servers[store], 'open_data', tokens[store], { ...plan, seconds: plan.warmupSeconds }, [
-          ...makeBodies(Math.ceil(fastest * plan.warmupSeconds * 1.5) + 1000, sessionKey),
-        ]);
+        await load(
+          servers[store],
+          'open_data',
+          tokens[store],
+          { ...plan, seconds: plan.warmupSeconds },
+          makeRequests(Math.ceil(fastest * plan.warmupSeconds * 1.5) + 1000, users, tokens[store]),
+        );
       }
       perRun = Math.ceil(fastest * plan.seconds * 1.5) + 1000;
     }
@@ -210,8 +244,8 @@ async function benchAdapter(adapter, plan, namespace, log) {
       for (const route of Object.keys(ROUTES)) {
         for (const store of order) {
           // Encrypted before the run, untimed; fresh watermarks for every run.
-          const bodies = route === 'open_data' ? makeBodies(perRun, sessionKey) : undefined;
-          const run = await load(servers[store], route, tokens[store], plan, bodies);
+          const requests = route === 'open_data' ? makeRequests(perRun, users, tokens[store]) : undefined;
+          const run = await load(servers[store], route, tokens[store], plan, requests);
           runs[route][store].push(run);
           line.push(`${route}/${store} ${Math.round(run.result['2xx'] / run.result.duration)}`);
         }
