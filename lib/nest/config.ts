@@ -4,8 +4,7 @@ import {
   RedisWxSessionStore,
   type RedisWxSessionStoreOptions,
 } from '../stores/index.js';
-import { resolveRedisStoreOptions } from '../stores/redis/options.js';
-import { SecretSeal } from '../stores/redis/secret-seal.js';
+import { checkRedisStoreOptions } from '../stores/redis/options.js';
 import type { WxRedisOptions } from '../stores/redis/settings.js';
 import { WxSessionStore } from '../session/index.js';
 import {
@@ -237,19 +236,10 @@ function checkRedisOptions(options: WxRedisOptions, problems: string[]): void {
     problems.push('redis must be RedisWxSessionStore options ({ url } and the like)');
     return;
   }
-  const checks = [
-    () => resolveRedisStoreOptions(options as RedisWxSessionStoreOptions),
-    // The encryption keys, as the store checks them when it is built (no connection involved).
-    () => options.encryption !== undefined && new SecretSeal(options.encryption),
-  ];
-  for (const check of checks) {
-    try {
-      check();
-    } catch (error) {
-      // The store's option errors name the option, never its value (a URL may carry a password).
-      problems.push(`redis: ${(error as Error).message.replace(/^RedisWxSessionStore: /, '')}`);
-    }
-  }
+  // The store's own checks: each names the option, never its value (a URL may carry a password).
+  const found: string[] = [];
+  checkRedisStoreOptions(options as RedisWxSessionStoreOptions, found);
+  for (const problem of found) problems.push(`redis: ${problem}`);
 }
 
 function collectApps(

@@ -5,6 +5,7 @@ import type { WxLoginCodeClaim, WxRememberedLogin } from '../session/index.js';
 import { WxSessionStore, wxUserId } from '../session/index.js';
 import { checkBudgetId, checkKeyAttempt, userKeyBudgetId } from '../session/key-budget.js';
 import { finiteTtlError } from '../session/ttl.js';
+import { WxOpenDataConfigError } from '../core/errors.js';
 
 /**
  * Options of {@link MemoryWxSessionStore}.
@@ -294,10 +295,21 @@ export class MemoryWxSessionStore extends WxSessionStore {
   private readonly maxReplayMarks: number;
   private readonly now: () => number;
 
+  /** @throws `WxOpenDataConfigError` listing every bad option */
   constructor(options: MemoryWxSessionStoreOptions = {}) {
     super();
+    const problems: string[] = [];
+    const positiveInteger = (name: string, value: unknown): number => {
+      if (!Number.isSafeInteger(value) || (value as number) < 1)
+        problems.push(`${name} must be a positive integer`);
+      return value as number;
+    };
     this.maxEntries = positiveInteger('maxEntries', options.maxEntries ?? 100_000);
     this.maxReplayMarks = positiveInteger('maxReplayMarks', options.maxReplayMarks ?? 100_000);
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      problems.push('now must be a function returning milliseconds since the epoch');
+    }
+    if (problems.length > 0) throw new WxOpenDataConfigError(problems, 'MemoryWxSessionStore options');
     this.maxKeyBudgets = 3 * this.maxEntries;
     this.now = options.now ?? Date.now;
   }
@@ -647,13 +659,6 @@ export class MemoryWxSessionStore extends WxSessionStore {
       this.loginCodes.delete(oldest.value);
     }
   }
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`MemoryWxSessionStore: ${name} must be a positive integer`);
-  }
-  return value;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   keyBudgetId,
   RedisWxSessionStore,
   WxSessionStoreUnavailableError,
+  WxOpenDataConfigError,
   wxUserId,
   type WxSessionRecord,
 } from '../../lib/index.js';
@@ -275,7 +276,32 @@ describe('RedisWxSessionStore', () => {
       ['a probe interval of 1 ms', { url: REDIS_URL, probeIntervalMs: 1 }],
       ['a client that is not one', { client: {} as never }],
     ])('refuses %s, without quoting values', (_name, options) => {
-      expect(() => new RedisWxSessionStore(options)).toThrow(/RedisWxSessionStore: /);
+      expect(() => new RedisWxSessionStore(options)).toThrow(WxOpenDataConfigError);
+      expect(() => new RedisWxSessionStore(options)).toThrow(/^Invalid RedisWxSessionStore options:/);
+    });
+
+    it('reports every bad option at once, before any connection is opened', () => {
+      let caught: unknown;
+      try {
+        new RedisWxSessionStore({
+          url: 'http://user:pw-never-shown@127.0.0.1:6379',
+          namespace: 'has space',
+          commandTimeoutMs: 0,
+          retryAfterSeconds: 0,
+          encryption: { keys: [] },
+        });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(WxOpenDataConfigError);
+      expect((caught as WxOpenDataConfigError).problems).toEqual([
+        'url must be a redis:// or rediss:// URL',
+        'namespace must be 1-64 letters, digits or _ - . :',
+        'commandTimeoutMs must be an integer from 1 to 60000',
+        'retryAfterSeconds must be an integer from 1 to 3600',
+        'encryption.keys must list at least one key',
+      ]);
+      expect((caught as Error).message).not.toContain('pw-never-shown');
     });
 
     it('never quotes the URL (it may carry a password) in an option error', () => {

@@ -4,6 +4,7 @@ import {
   keyBudgetId,
   MemoryWxSessionStore,
   WxSessionStore,
+  WxOpenDataConfigError,
   wxUserId,
   type WxSessionRecord,
   type WxUserKeys,
@@ -400,8 +401,23 @@ describe('MemoryWxSessionStore', () => {
       ['beyond the safe integers', 2 ** 53],
       ['a numeric string', '10' as unknown as number],
     ])('refuses a maxEntries that is %s', (_name, maxEntries) => {
-      expect(() => new MemoryWxSessionStore({ maxEntries })).toThrow(RangeError);
+      expect(() => new MemoryWxSessionStore({ maxEntries })).toThrow(WxOpenDataConfigError);
       expect(() => new MemoryWxSessionStore({ maxEntries })).toThrow(/maxEntries/);
+    });
+
+    it('reports every bad option at once, in one WxOpenDataConfigError', () => {
+      const options = { maxEntries: 0, maxReplayMarks: -1, now: 5 as unknown as () => number };
+      expect(() => new MemoryWxSessionStore(options)).toThrow(WxOpenDataConfigError);
+      try {
+        new MemoryWxSessionStore(options);
+      } catch (error) {
+        expect((error as WxOpenDataConfigError).problems).toEqual([
+          'maxEntries must be a positive integer',
+          'maxReplayMarks must be a positive integer',
+          'now must be a function returning milliseconds since the epoch',
+        ]);
+        expect((error as Error).message).toMatch(/^Invalid MemoryWxSessionStore options:/);
+      }
     });
 
     it('accepts the default and any positive integer', () => {

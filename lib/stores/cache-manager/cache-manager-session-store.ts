@@ -9,8 +9,12 @@ import {
   type WxSessionWithKeys,
   type WxUserKeys,
 } from '../../session/index.js';
+import { WxOpenDataConfigError } from '../../core/errors.js';
 import { RedisWxSessionStore } from '../redis/redis-session-store.js';
 import type { WxRedisStoreSettings } from '../redis/settings.js';
+
+/** What its option errors name. */
+const SUBJECT = 'CacheManagerWxSessionStore';
 
 /**
  * What the store takes of a cache-manager `Cache` (v6 or later, as `@nestjs/cache-manager`
@@ -68,15 +72,18 @@ export class CacheManagerWxSessionStore extends WxSessionStore {
   readonly mode: 'redis' | 'memory';
 
   /**
-   * @throws TypeError when `cache` is not a cache-manager Cache, or offers neither a Redis store
-   *   nor an in-process one
+   * @throws `WxOpenDataConfigError` when `cache` is not a cache-manager Cache, or offers neither a
+   *   Redis store nor an in-process one, or the Redis store's options are wrong
    */
   constructor(cache: WxCacheManagerCache, options: CacheManagerWxSessionStoreOptions = {}) {
     super();
     if (typeof cache !== 'object' || cache === null || !Array.isArray(cache.stores)) {
-      throw new TypeError(
-        'CacheManagerWxSessionStore: cache must be a cache-manager Cache (v6 or later, with stores), ' +
-          'as @nestjs/cache-manager provides it under CACHE_MANAGER',
+      throw new WxOpenDataConfigError(
+        [
+          'cache must be a cache-manager Cache (v6 or later, with stores), ' +
+            'as @nestjs/cache-manager provides it under CACHE_MANAGER',
+        ],
+        SUBJECT,
       );
     }
     const redis = cache.stores.find((store) => isKeyvRedis(keyvStoreOf(store)));
@@ -90,11 +97,14 @@ export class CacheManagerWxSessionStore extends WxSessionStore {
       this.backend = new CacheMemoryBackend(cache, options.namespace ?? 'wx-open-data');
       return;
     }
-    throw new TypeError(
-      'CacheManagerWxSessionStore: the cache offers neither a @keyv/redis store (whose Redis runs the ' +
-        "store's atomic scripts) nor only in-process Keyv stores (a Map): its store offers no atomic " +
-        'compare-and-set the session store could use. Put a KeyvRedis store in the cache, or give ' +
-        'the module a RedisWxSessionStore or MemoryWxSessionStore instead',
+    throw new WxOpenDataConfigError(
+      [
+        'the cache offers neither a @keyv/redis store (whose Redis runs the ' +
+          "store's atomic scripts) nor only in-process Keyv stores (a Map): its store offers no atomic " +
+          'compare-and-set the session store could use. Put a KeyvRedis store in the cache, or give ' +
+          'the module a RedisWxSessionStore or MemoryWxSessionStore instead',
+      ],
+      SUBJECT,
     );
   }
 

@@ -550,7 +550,7 @@ function isErrorReply(error: unknown): boolean {
   return false;
 }
 
-/** The calls the store makes of an ioredis client or Cluster (checked by `redisClientLibrary`). */
+/** The calls the store makes of an ioredis client or Cluster (checked by the store's options). */
 interface IoRedis {
   readonly status: string;
   readonly isCluster?: boolean;

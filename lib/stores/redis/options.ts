@@ -1,6 +1,8 @@
 import type KeyvRedis from '@keyv/redis';
 import type { RedisClientConnectionType } from '@keyv/redis';
 import type { Keyv } from 'keyv';
+import { WxOpenDataConfigError } from '../../core/errors.js';
+import { SecretSeal } from './secret-seal.js';
 import type { WxIoRedisClient, WxNodeRedisClient, WxRedisStoreSettings } from './settings.js';
 
 export type { WxIoRedisClient, WxNodeRedisClient, WxRedisStoreSettings } from './settings.js';
@@ -91,62 +93,100 @@ export interface ResolvedRedisStoreOptions {
 
 const NAMESPACE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** What configured the store, as its option errors name it. */
+const SUBJECT = 'RedisWxSessionStore options';
+
 /**
- * Checks the options. Messages name the option, never its value: a URL may carry a password.
+ * Checks the options, reporting every problem at once. Messages name the option, never its
+ * value: a URL may carry a password.
  *
- * @throws TypeError or RangeError naming the bad option
+ * @throws {@link WxOpenDataConfigError} listing every problem
  * @internal
  */
 export function resolveRedisStoreOptions(options: RedisWxSessionStoreOptions): ResolvedRedisStoreOptions {
+  const problems: string[] = [];
+  const resolved = checkRedisStoreOptions(options, problems);
+  if (resolved === undefined || problems.length > 0) throw new WxOpenDataConfigError(problems, SUBJECT);
+  return resolved;
+}
+
+/**
+ * The checks of {@link resolveRedisStoreOptions}, each problem added to `problems`; the resolved
+ * options when there is none. The module runs it with its own options' checks.
+ *
+ * @internal
+ */
+export function checkRedisStoreOptions(
+  options: RedisWxSessionStoreOptions,
+  problems: string[],
+): ResolvedRedisStoreOptions | undefined {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('RedisWxSessionStore: options must be an object');
+    problems.push('options must be an object ({ url } and the like)');
+    return undefined;
   }
   const given = (['url', 'redisOptions', 'keyv', 'client'] as const).filter(
     (name) => options[name] !== undefined,
   );
-  if (given.length !== 1) {
-    throw new TypeError('RedisWxSessionStore: give exactly one of url, redisOptions, keyv, client');
-  }
+  const source = given.length === 1 ? resolveSource(options, problems) : undefined;
+  if (given.length !== 1) problems.push('give exactly one of url, redisOptions, keyv, client');
   const namespace = options.namespace ?? 'wx-open-data';
   if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) {
-    throw new TypeError('RedisWxSessionStore: namespace must be 1-64 letters, digits or _ - . :');
+    problems.push('namespace must be 1-64 letters, digits or _ - . :');
   }
-  return {
-    source: resolveSource(options),
-    namespace,
-    commandTimeoutMs: integerIn('commandTimeoutMs', options.commandTimeoutMs ?? 150, 1, 60_000),
-    connectTimeoutMs: integerIn('connectTimeoutMs', options.connectTimeoutMs ?? 2000, 1, 300_000),
-    probeIntervalMs: integerIn('probeIntervalMs', options.probeIntervalMs ?? 250, 10, 60_000),
-    retryAfterSeconds: integerIn('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1, 3600),
+  const integer = (name: string, value: unknown, min: number, max: number): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return value as number;
   };
+  const commandTimeoutMs = integer('commandTimeoutMs', options.commandTimeoutMs ?? 150, 1, 60_000);
+  const connectTimeoutMs = integer('connectTimeoutMs', options.connectTimeoutMs ?? 2000, 1, 300_000);
+  const probeIntervalMs = integer('probeIntervalMs', options.probeIntervalMs ?? 250, 10, 60_000);
+  const retryAfterSeconds = integer('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1, 3600);
+  if (options.encryption !== undefined) {
+    // The keys, as the store checks them when it builds its seal (no connection involved).
+    try {
+      new SecretSeal(options.encryption);
+    } catch (error) {
+      problems.push((error as Error).message.replace(/^RedisWxSessionStore: /, ''));
+    }
+  }
+  if (source === undefined) return undefined;
+  return { source, namespace, commandTimeoutMs, connectTimeoutMs, probeIntervalMs, retryAfterSeconds };
 }
 
-function resolveSource(options: RedisWxSessionStoreOptions): RedisConnectionSource {
+function resolveSource(
+  options: RedisWxSessionStoreOptions,
+  problems: string[],
+): RedisConnectionSource | undefined {
   if (options.url !== undefined) {
     if (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
-      throw new TypeError('RedisWxSessionStore: url must be a redis:// or rediss:// URL');
+      problems.push('url must be a redis:// or rediss:// URL');
+      return undefined;
     }
     return { kind: 'url', url: options.url };
   }
   if (options.redisOptions !== undefined) {
     if (typeof options.redisOptions !== 'object' || options.redisOptions === null) {
-      throw new TypeError('RedisWxSessionStore: redisOptions must be an object');
+      problems.push('redisOptions must be an object');
+      return undefined;
     }
     return { kind: 'options', options: options.redisOptions };
   }
   if (options.keyv !== undefined) {
     if (typeof options.keyv !== 'object' || options.keyv === null) {
-      throw new TypeError('RedisWxSessionStore: keyv must be a Keyv instance or a KeyvRedis store');
+      problems.push('keyv must be a Keyv instance or a KeyvRedis store');
+      return undefined;
     }
     return { kind: 'keyv', keyv: options.keyv };
   }
   const client: unknown = options.client;
   if (typeof client !== 'object' || client === null) {
-    throw new TypeError(
-      'RedisWxSessionStore: client must be a node-redis or ioredis client, cluster or sentinel',
-    );
+    problems.push('client must be a node-redis or ioredis client, cluster or sentinel');
+    return undefined;
   }
-  return { kind: 'client', client, library: redisClientLibrary(client) };
+  const library = clientLibraryOf(client, problems);
+  return library === undefined ? undefined : { kind: 'client', client, library };
 }
 
 /** What each library must offer for the store: the Lua scripts need EVALSHA and EVAL. */
@@ -158,38 +198,30 @@ const NEEDED: Record<RedisClientLibrary, readonly string[]> = {
 /**
  * Tells a node-redis connection from an ioredis one by what it offers: node-redis has a boolean
  * `isOpen` and camel-case `evalSha`; ioredis a string `status` and lower-case `evalsha`. A
- * connection that is neither, or lacks a command the store needs, is refused with a message that
- * says which and why.
- *
- * @throws TypeError naming what is missing
- * @internal
+ * connection that is neither, or lacks a command the store needs, is a problem that says which
+ * and why.
  */
-export function redisClientLibrary(client: object): RedisClientLibrary {
+function clientLibraryOf(client: object, problems: string[]): RedisClientLibrary | undefined {
   const offers = (name: string): boolean => typeof (client as Record<string, unknown>)[name] === 'function';
   const shape = client as { isOpen?: unknown; status?: unknown };
   let library: RedisClientLibrary;
   if (typeof shape.isOpen === 'boolean' && !offers('evalsha')) library = 'node-redis';
   else if (typeof shape.status === 'string' && !offers('evalSha')) library = 'ioredis';
   else {
-    throw new TypeError(
-      'RedisWxSessionStore: client is neither a node-redis connection (a boolean isOpen and evalSha) ' +
+    problems.push(
+      'client is neither a node-redis connection (a boolean isOpen and evalSha) ' +
         'nor an ioredis one (a string status and evalsha); hand over a createClient/createCluster/' +
         'createSentinel or new Redis/new Cluster connection, or give url or redisOptions instead',
     );
+    return undefined;
   }
   const missing = NEEDED[library].filter((name) => !offers(name));
   if (missing.length > 0) {
-    throw new TypeError(
-      `RedisWxSessionStore: the ${library} client lacks ${missing.join(', ')}: the store needs GET, SET, DEL ` +
+    problems.push(
+      `the ${library} client lacks ${missing.join(', ')}: the store needs GET, SET, DEL ` +
         'and the Lua scripts (EVALSHA, EVAL) that make its compare-and-set, budgets and locks atomic',
     );
+    return undefined;
   }
   return library;
-}
-
-function integerIn(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`RedisWxSessionStore: ${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
 }

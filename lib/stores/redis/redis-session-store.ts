@@ -66,12 +66,13 @@ export class RedisWxSessionStore extends WxSessionStore {
   /**
    * Starts connecting at once, in the background; {@link connect} waits for it.
    *
-   * @throws TypeError or RangeError naming a bad option
+   * @throws `WxOpenDataConfigError` listing every bad option (the encryption keys included),
+   *   before any connection is opened
    */
   constructor(options: RedisWxSessionStoreOptions) {
     super();
     const resolved = resolveRedisStoreOptions(options);
-    // Checked before a connection opens, so a bad key fails the constructor and leaves nothing open.
+    // Checked with the options, before a connection opens: a bad key leaves nothing open.
     this.seal = options.encryption === undefined ? undefined : new SecretSeal(options.encryption);
     this.retryAfterSeconds = resolved.retryAfterSeconds;
     this.layout = new RedisKeyLayout(resolved.namespace);
