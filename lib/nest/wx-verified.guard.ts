@@ -164,14 +164,15 @@ export class WxVerifiedGuard implements CanActivate {
     let keyWorkStartedAt = -1;
     let attempt: WxKeyAttemptTicket | undefined;
     try {
-      caller = await this.findCaller(context, site);
-      const { session, token } = caller;
-      const known = caller;
+      const found = await this.findCaller(context, site);
+      caller = found;
+      const { session, token } = found;
+      const where = (): string => this.logWhere(site, found);
       if (route.options.userEncrypted === true) {
         // The user's key budget covers the channel too: its failures are key-dependent like any.
         const openData = await this.openUserEncrypted(site, session, async () => {
           keyWorkStartedAt = performance.now();
-          attempt = await this.sessions.takeKeyAttempt(session, token, () => this.logWhere(site, known));
+          attempt = await this.sessions.takeKeyAttempt(session, token, where);
         });
         const settled = this.sessions.settleKeyAttempt(attempt as WxKeyAttemptTicket, true);
         attempt = undefined;
@@ -188,21 +189,19 @@ export class WxVerifiedGuard implements CanActivate {
       if (signed !== undefined || encrypted !== undefined) {
         keyWorkStartedAt = performance.now();
         // Taken before the key is used at all, on every instance sharing the store.
-        attempt = await this.sessions.takeKeyAttempt(caller.session, caller.token, () =>
-          this.logWhere(site, known),
-        );
-        openData = this.openWithKeys(signed, encrypted, caller.session, route.type);
+        attempt = await this.sessions.takeKeyAttempt(session, token, where);
+        openData = this.openWithKeys(signed, encrypted, session, route.type);
         const settled = this.sessions.settleKeyAttempt(attempt, true);
         attempt = undefined;
         if (encrypted !== undefined && route.options.provenance === true) {
           await settled;
           // Before the payload is accepted: an unconfirmed one must not use up its replay mark.
-          await this.confirmProvenance(caller.session.appId, encrypted.encryptedData);
+          await this.confirmProvenance(session.appId, encrypted.encryptedData);
         }
         if (encrypted === undefined) await settled;
-        else await Promise.all([settled, this.sessions.acceptPayload(encrypted, caller.session)]);
+        else await Promise.all([settled, this.sessions.acceptPayload(encrypted, session)]);
       }
-      keepVerifiedCall(site.holder, { session: caller.session, token: caller.token, openData });
+      keepVerifiedCall(site.holder, { session, token, openData });
       this.telemetry.verification('verified', 'ok', site.kind);
       return true;
     } catch (error) {

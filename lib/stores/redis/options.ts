@@ -89,6 +89,8 @@ export interface ResolvedRedisStoreOptions {
   readonly connectTimeoutMs: number;
   readonly probeIntervalMs: number;
   readonly retryAfterSeconds: number;
+  /** Seals secrets before they go to Redis; `undefined` without the `encryption` option. */
+  readonly seal: SecretSeal | undefined;
 }
 
 const NAMESPACE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -143,16 +145,17 @@ export function checkRedisStoreOptions(
   const connectTimeoutMs = integer('connectTimeoutMs', options.connectTimeoutMs ?? 2000, 1, 300_000);
   const probeIntervalMs = integer('probeIntervalMs', options.probeIntervalMs ?? 250, 10, 60_000);
   const retryAfterSeconds = integer('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1, 3600);
+  let seal: SecretSeal | undefined;
   if (options.encryption !== undefined) {
-    // The keys, as the store checks them when it builds its seal (no connection involved).
+    // Built with the other checks, before any connection: a bad key leaves nothing open.
     try {
-      new SecretSeal(options.encryption);
+      seal = new SecretSeal(options.encryption);
     } catch (error) {
       problems.push((error as Error).message.replace(/^RedisWxSessionStore: /, ''));
     }
   }
   if (source === undefined) return undefined;
-  return { source, namespace, commandTimeoutMs, connectTimeoutMs, probeIntervalMs, retryAfterSeconds };
+  return { source, namespace, commandTimeoutMs, connectTimeoutMs, probeIntervalMs, retryAfterSeconds, seal };
 }
 
 function resolveSource(

@@ -14,7 +14,7 @@ import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
 import { ttlMilliseconds } from '../../session/ttl.js';
 import { RedisConnection, type RedisCommands } from './connection.js';
 import { RedisKeyLayout } from './keys.js';
-import { SecretSeal, UnopenableSecretError } from './secret-seal.js';
+import { UnopenableSecretError, type SecretSeal } from './secret-seal.js';
 import { resolveRedisStoreOptions, type RedisWxSessionStoreOptions } from './options.js';
 import { CLAIM_LOGIN_CODE } from './scripts.js';
 import {
@@ -72,8 +72,7 @@ export class RedisWxSessionStore extends WxSessionStore {
   constructor(options: RedisWxSessionStoreOptions) {
     super();
     const resolved = resolveRedisStoreOptions(options);
-    // Checked with the options, before a connection opens: a bad key leaves nothing open.
-    this.seal = options.encryption === undefined ? undefined : new SecretSeal(options.encryption);
+    this.seal = resolved.seal;
     this.retryAfterSeconds = resolved.retryAfterSeconds;
     this.layout = new RedisKeyLayout(resolved.namespace);
     this.connection = new RedisConnection(resolved, this.layout.probe);
