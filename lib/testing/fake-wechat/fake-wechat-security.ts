@@ -10,7 +10,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { errorAnswer, type FakeAnswer } from './fake-wechat-answers.js';
+import { errorAnswer, parseJsonObject, type FakeAnswer } from './fake-wechat-answers.js';
 
 /**
  * The API security mode ("API 安全") of one mini program as the fake WeChat holds it: the same
@@ -256,10 +256,7 @@ function decrypt(app: AppSecurity, body: string, aad: string): Record<string, un
     const text = Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString(
       'utf8',
     );
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return parseJsonObject(text);
   } catch {
     return undefined;
   }

@@ -11,6 +11,7 @@ import {
   fakeError,
   garbageAnswer,
   htmlBadGatewayAnswer,
+  parseJsonObject,
   type FakeAnswer,
 } from './fake-wechat-answers.js';
 import {
@@ -476,15 +477,4 @@ function send(response: ServerResponse, answer: FakeAnswer): void {
     'content-length': Buffer.byteLength(answer.body),
   });
   response.end(answer.body);
-}
-
-function parseJsonObject(text: string): Readonly<Record<string, unknown>> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
