@@ -252,3 +252,21 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> | u
   const parsed = JSON.parse(text) as Record<string, unknown>;
   return countParsedKeys(parsed) === keys ? parsed : undefined;
 }
+
+/**
+ * `text` parsed by `JSON.parse` as an object, or `undefined` when it is not JSON or not an object.
+ * Plain JSON rules, for text from our own side (a store entry, a WeChat answer already
+ * authenticated): {@link parseStrictJsonObject} is the one for client-supplied data.
+ *
+ * @internal
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

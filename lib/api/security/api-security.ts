@@ -11,6 +11,7 @@ import {
   verifyApiText,
 } from './api-security-crypto.js';
 import type { ResolvedWxApiSecurity } from './api-security-options.js';
+import { parseJsonObject } from '../../core/json.js';
 
 /** How far an answer's timestamp may be from the local clock, as WeChat's own sample checks. */
 export const API_SECURITY_MAX_SKEW_SECONDS = 300;
@@ -139,14 +140,14 @@ export function openApiAnswer(input: ApiAnswerToOpen): WxJsonObject {
   if (!verifyApiText(key, apiSecuritySignedText(urlPath, appId, timestamp, input.body), chosen)) {
     return reject('bad-signature');
   }
-  const envelope = parseObject(input.body);
+  const envelope = parseJsonObject(input.body);
   const { iv, data, authtag } = envelope ?? {};
   if (typeof iv !== 'string' || typeof data !== 'string' || typeof authtag !== 'string')
     return reject('bad-envelope');
   const aad = apiSecurityAad(urlPath, appId, timestamp, security.symmetricKeySn);
   const plaintext = openApiPayload(security.symmetricKey, { iv, data, authtag }, aad);
   if (plaintext === undefined) return reject('decryption-failed');
-  const answer = parseObject(plaintext);
+  const answer = parseJsonObject(plaintext);
   if (answer === undefined) return reject('bad-envelope');
   if (answer['_appid'] !== appId) return reject('appid-mismatch');
   if (answer['_timestamp'] !== timestamp) return reject('timestamp-mismatch');
@@ -156,7 +157,7 @@ export function openApiAnswer(input: ApiAnswerToOpen): WxJsonObject {
 }
 
 function unsignedAnswer(input: ApiAnswerToOpen): WxJsonObject {
-  const answer = parseObject(input.body);
+  const answer = parseJsonObject(input.body);
   const errcode = answer?.['errcode'];
   if (typeof errcode !== 'number' || !Number.isInteger(errcode) || errcode === 0) {
     throw new WxApiAnswerRejectedError(input.operation, 'unsigned');
@@ -180,17 +181,6 @@ export function apiSecurityRefusal(
 ): WxApiSecurityRefusedError | undefined {
   const fix = API_SECURITY_REFUSALS.get(errcode);
   return fix === undefined ? undefined : new WxApiSecurityRefusedError(operation, errcode, fix, rid);
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

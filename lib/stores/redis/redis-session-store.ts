@@ -12,6 +12,7 @@ import {
 import type { WxLoginCodeClaim, WxRememberedLogin } from '../../session/index.js';
 import { checkBudgetId, checkKeyAttempt } from '../../session/key-budget.js';
 import { ttlMilliseconds } from '../../session/ttl.js';
+import { parseJsonObject } from '../../core/json.js';
 import { RedisConnection, type RedisCommands } from './connection.js';
 import { RedisKeyLayout } from './keys.js';
 import { UnopenableSecretError, type SecretSeal } from './secret-seal.js';
@@ -369,15 +370,7 @@ function text(reply: unknown): string | undefined {
 /** JSON of an object, or `undefined` for anything absent or unreadable: it is not a valid entry. */
 function parseObject(reply: unknown): Record<string, unknown> | undefined {
   const json = text(reply);
-  if (json === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  return json === undefined ? undefined : parseJsonObject(json);
 }
 
 function parseSession(reply: unknown): WxSessionRecord | undefined {

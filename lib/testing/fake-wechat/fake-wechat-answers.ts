@@ -102,19 +102,3 @@ export function fakeError(kind: keyof typeof FAKE_ERRORS): FakeAnswer {
 function requestId(): string {
   return `${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`;
 }
-
-/**
- * `text` parsed as a JSON object, or `undefined` when it is not JSON or not an object.
- *
- * @internal
- */
-export function parseJsonObject(text: string): Readonly<Record<string, unknown>> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -10,7 +10,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { errorAnswer, parseJsonObject, type FakeAnswer } from './fake-wechat-answers.js';
+import { parseJsonObject } from '../../core/json.js';
+import { errorAnswer, type FakeAnswer } from './fake-wechat-answers.js';
 
 /**
  * The API security mode ("API 安全") of one mini program as the fake WeChat holds it: the same

@@ -11,9 +11,9 @@ import {
   fakeError,
   garbageAnswer,
   htmlBadGatewayAnswer,
-  parseJsonObject,
   type FakeAnswer,
 } from './fake-wechat-answers.js';
+import { parseJsonObject } from '../../core/json.js';
 import {
   FakeWeChatModel,
   type FakePhoneNumberSpec,
