@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { WxPayloadValidationError } from '../core/index.js';
+import { transformCompiled } from './compiled-transform.js';
 import { declaredProperties, validateCompiled } from './compiled-validation.js';
 
 /**
@@ -18,8 +19,9 @@ export type WxPayloadType<T extends object = object> = new () => T;
 const LEADING_IDENTITY_KEYS = new Set(['openId', 'unionId']);
 
 /**
- * Turns a decrypted payload into an instance of `type` (class-transformer) and validates it
- * (class-validator's rules, run through a per-class compiled plan; see compiled-validation.ts).
+ * Turns a decrypted payload into an instance of `type` (class-transformer's `plainToInstance`) and
+ * validates it (class-validator's rules): both through per-class compiled plans with the libraries'
+ * own results (see compiled-transform.ts and compiled-validation.ts).
  *
  * Undeclared properties are dropped, not refused: WeChat adds fields to its payloads over time and
  * says so, and a new field must not lock users out. Except in first place: AES-CBC lets whoever
@@ -35,7 +37,7 @@ export function toOpenDataPayload<T extends object>(type: WxPayloadType<T>, plai
   const checkFirst = first !== undefined && !LEADING_IDENTITY_KEYS.has(first);
   const declared = checkFirst ? declaredProperties(type) : undefined;
   if (checkFirst && declared !== undefined && !declared.has(first)) throw undeclaredFirstProperty();
-  const instance = plainToInstance(type, plain);
+  const instance = transformCompiled(type, plain) ?? plainToInstance(type, plain);
   const compiled = validateCompiled(instance);
   if (compiled !== undefined) {
     if (compiled.failed) throw new WxPayloadValidationError(compiled.paths);
