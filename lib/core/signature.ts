@@ -2,6 +2,11 @@ import { hash, timingSafeEqual } from 'node:crypto';
 
 const SHA1_HEX = /^[0-9a-fA-F]{40}$/;
 
+/** SHA-1 digest size. */
+const SHA1_BYTES = 20;
+const givenDigest = Buffer.alloc(SHA1_BYTES);
+const expectedDigest = Buffer.alloc(SHA1_BYTES);
+
 /**
  * Whether `text` is well-formed UTF-16: no lone surrogate. A lone surrogate has no UTF-8 encoding;
  * Node hashes it as U+FFFD, so `"\uD800"` and `"\uFFFD"` would verify against one signature.
@@ -35,9 +40,14 @@ export function verifySignature(rawData: string, signature: string, sessionKey: 
   // A regular expression, not the decoded length: Node's hex decoder reads only the low byte of
   // each character, so 40 full-width letters would decode to 20 bytes as well.
   if (typeof signature !== 'string' || !SHA1_HEX.test(signature)) return false;
-  const given = Buffer.from(signature, 'hex');
-  // One-shot `hash` skips the Hash object `createHash` builds, and its hex output decoded is
-  // cheaper than its Buffer output: together a third of the cost for inputs this small.
-  const expected = Buffer.from(hash('sha1', rawData + sessionKey, 'hex'), 'hex');
-  return timingSafeEqual(expected, given);
+  // Both digests are decoded into two buffers kept for this function (it is synchronous, so no two
+  // calls share them): a new Buffer per digest was a third of the check's cost. One-shot `hash`
+  // skips the Hash object `createHash` builds, and its hex output decoded is cheaper than its
+  // Buffer output.
+  givenDigest.write(signature, 'hex');
+  expectedDigest.write(hash('sha1', rawData + sessionKey, 'hex'), 'hex');
+  const matches = timingSafeEqual(expectedDigest, givenDigest);
+  // The expected digest is the valid signature of this rawData: it does not outlive the call.
+  expectedDigest.fill(0);
+  return matches;
 }
