@@ -1,4 +1,5 @@
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
+import { NotCompiled } from './not-compiled.js';
 import { WxOpenDataPayload } from './open-data-payload.dto.js';
 
 /**
@@ -43,10 +44,6 @@ type Constructor = new () => object;
 interface ClassPlan {
   types: ReadonlyMap<string, TypeMetadata>;
 }
-
-/** Thrown inside a walk that meets what is not compiled; caught by transformCompiled. */
-class NotCompiled extends Error {}
-const notCompiled = new NotCompiled();
 
 /** The code of the one warning emitted when the compiled transform is switched off. */
 export const TRANSFORM_FALLBACK_WARNING = 'WX_OPEN_DATA_TRANSFORM_FALLBACK';
@@ -95,7 +92,7 @@ export function transformCompiled<T extends object>(type: new () => T, plain: ob
   try {
     return toClass(plain, type, undefined) as T;
   } catch (error) {
-    if (error === notCompiled) return undefined;
+    if (error instanceof NotCompiled) return undefined;
     throw error;
   }
 }
@@ -130,7 +127,7 @@ function planFor(target: Constructor, storage: MetadataMaps): ClassPlan {
     plan = compilePlan(target, storage);
     plans.set(target, plan);
   }
-  if (plan === null) throw notCompiled;
+  if (plan === null) throw new NotCompiled();
   return plan;
 }
 
@@ -169,7 +166,7 @@ function newArray(arrayType: Constructor): unknown[] | Set<unknown> {
  * class direction, for what compiles.
  */
 function toClass(value: unknown, targetType: unknown, arrayType: unknown, isMap = false): unknown {
-  if (isMap || value instanceof Set || value instanceof Map) throw notCompiled;
+  if (isMap || value instanceof Set || value instanceof Map) throw new NotCompiled();
   if (Array.isArray(value)) {
     const array = typeof arrayType === 'function' ? newArray(arrayType as Constructor) : [];
     value.forEach((item: unknown) => {
@@ -193,9 +190,9 @@ function toClass(value: unknown, targetType: unknown, arrayType: unknown, isMap 
   // Only plain objects, whose `constructor` is Object's own: anything else makes class-transformer
   // guess a type from it, or is a promise.
   if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, 'constructor')) {
-    throw notCompiled;
+    throw new NotCompiled();
   }
-  if (typeof (value as { then?: unknown }).then === 'function') throw notCompiled;
+  if (typeof (value as { then?: unknown }).then === 'function') throw new NotCompiled();
   return toInstance(value as Record<string, unknown>, targetType);
 }
 
@@ -204,14 +201,14 @@ function toInstance(value: Record<string, unknown>, targetType: unknown): object
   let plan: ClassPlan | undefined;
   let instance: Record<string, unknown>;
   if (targetType) {
-    if (typeof targetType !== 'function') throw notCompiled;
+    if (typeof targetType !== 'function') throw new NotCompiled();
     plan = planFor(targetType as Constructor, maps as MetadataMaps);
     instance = new (targetType as Constructor)() as Record<string, unknown>;
   } else {
     instance = {};
   }
   const owner: unknown = instance.constructor;
-  if (typeof owner !== 'function') throw notCompiled;
+  if (typeof owner !== 'function') throw new NotCompiled();
   const ownerPrototype = (owner as { prototype?: object }).prototype;
   for (const key of Object.keys(value)) {
     if (key === '__proto__' || key === 'constructor') continue;

@@ -1,4 +1,5 @@
 import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'class-validator';
+import { NotCompiled } from './not-compiled.js';
 
 /** class-validator's metadata record; its class is not exported from the package root. */
 type ValidationMetadata = ReturnType<
@@ -44,9 +45,6 @@ interface ClassPlan {
   known: ReadonlySet<string>;
   properties: PropertyPlan[];
 }
-
-/** Thrown inside a run when a class uses what is not compiled; caught by validateCompiled. */
-class NotCompiled extends Error {}
 
 const plansByClass = new WeakMap<object, Map<string | undefined, ClassPlan | null>>();
 

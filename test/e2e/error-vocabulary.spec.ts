@@ -141,7 +141,7 @@ describe('one error hierarchy, one code vocabulary', () => {
       WxOpenDataError: 'the root of the hierarchy',
       WxGraphQLError: "the GraphQL form of an answer: its extensions carry the answer's code",
       UnopenableSecretError: 'internal to the Redis store, always turned into a 503 there',
-      NotCompiled: 'internal to the compiled validation, never thrown out of it',
+      NotCompiled: 'internal to the compiled transform and validation plans, never thrown out of them',
     };
     const found: string[] = [];
     const walk = (dir: string): void => {
