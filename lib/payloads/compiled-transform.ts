@@ -168,7 +168,7 @@ function newArray(arrayType: Constructor): unknown[] | Set<unknown> {
 function toClass(value: unknown, targetType: unknown, arrayType: unknown, isMap = false): unknown {
   if (isMap || value instanceof Set || value instanceof Map) throw new NotCompiled();
   if (Array.isArray(value)) {
-    const array = typeof arrayType === 'function' ? newArray(arrayType as Constructor) : [];
+    const array = arrayType ? newArray(arrayType as Constructor) : [];
     value.forEach((item: unknown) => {
       const transformed = toClass(item, targetType, undefined, item instanceof Map);
       if (array instanceof Set) array.add(transformed);

@@ -94,18 +94,58 @@ export async function dropNamespace(namespace: string): Promise<void> {
   }
 }
 
-/** A free loopback port: bound once by the OS, then released for redis-server to take. */
-export async function freePort(): Promise<number> {
+/** Binds `port` on loopback (0: any), and resolves with the port bound, or `undefined` if taken. */
+async function bindPort(port: number): Promise<{ port: number; release(): Promise<void> } | undefined> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, REDIS_HOST, resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (port === REDIS_PORT) throw new Error('the OS handed out 6379; refusing to touch the machine Redis');
-  return port;
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, REDIS_HOST, () => resolve(true));
+  });
+  if (!bound) return undefined;
+  return {
+    port: (server.address() as AddressInfo).port,
+    release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A cluster node also listens on its port + 10,000 (the cluster bus), so its port must be at most
+ * 55,535 and that second port free as well: otherwise redis-server exits with 1 at start.
+ */
+const CLUSTER_BUS_OFFSET = 10_000;
+
+/**
+ * A free loopback port: bound once by the OS, then released for redis-server to take. With
+ * `clusterBus`, one whose cluster bus port is free too (bounded: 50 tries).
+ */
+export async function freePort(options: { clusterBus?: boolean } = {}): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const candidate = await bindPort(0);
+    if (candidate === undefined) continue;
+    const { port } = candidate;
+    const bus =
+      options.clusterBus === true && port + CLUSTER_BUS_OFFSET <= 65_535
+        ? await bindPort(port + CLUSTER_BUS_OFFSET)
+        : undefined;
+    await candidate.release();
+    await bus?.release();
+    if (port === REDIS_PORT) throw new Error('the OS handed out 6379; refusing to touch the machine Redis');
+    if (options.clusterBus !== true || bus !== undefined) return port;
+  }
+  throw new Error('no free loopback port (with its cluster bus port) in 50 tries');
 }
 
 export async function pause(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** redis-server stopped before it answered PING: its exit code and the last lines it printed. */
+class RedisExitedAtStart extends Error {
+  constructor(port: number, code: number, output: string) {
+    super(
+      `redis-server on port ${port} exited with ${code} at start: ${output.trim().split('\n').slice(-3).join(' | ')}`,
+    );
+  }
 }
 
 /**
@@ -130,14 +170,31 @@ export class RedisServerProcess {
 
   /**
    * @param options.persistent - keep an fsynced AOF, so a restart keeps the data
-   * @param options.args - more redis-server arguments (a config file first, for Sentinel)
+   * @param options.args - more redis-server arguments (a config file first, for Sentinel), or a
+   *   function of the port that builds them
+   * @param options.clusterBus - a cluster node: its port + 10,000 must be free too
    */
   static async start(
-    options: { persistent?: boolean; args?: readonly string[] } = {},
+    options: {
+      persistent?: boolean;
+      args?: readonly string[] | ((port: number) => readonly string[]);
+      clusterBus?: boolean;
+    } = {},
   ): Promise<RedisServerProcess> {
-    const server = new RedisServerProcess(await freePort(), options.persistent ?? false, options.args ?? []);
-    await server.launch();
-    return server;
+    // A port found free can be taken by another test's server before redis-server binds it:
+    // then it exits at start, and a new port is tried (bounded: 3 tries).
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await freePort({ clusterBus: options.clusterBus ?? false });
+      const args = typeof options.args === 'function' ? options.args(port) : (options.args ?? []);
+      const server = new RedisServerProcess(port, options.persistent ?? false, args);
+      try {
+        await server.launch();
+        return server;
+      } catch (error) {
+        await server.stop();
+        if (attempt >= 3 || !(error instanceof RedisExitedAtStart)) throw error;
+      }
+    }
   }
 
   get url(): string {
@@ -163,8 +220,15 @@ export class RedisServerProcess {
       'no',
       ...(configFile?.endsWith('.conf') ? extra : this.extraArgs),
     ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    // The last lines it printed, for the error if it exits at start (Redis logs little after).
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-2000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`)));
@@ -172,7 +236,10 @@ export class RedisServerProcess {
     await spawned;
     // Bounded: 100 tries, 50 ms apart.
     for (let attempt = 0; attempt < 100; attempt += 1) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      if (child.exitCode !== null) {
+        this.child = undefined;
+        throw new RedisExitedAtStart(this.port, child.exitCode, output);
+      }
       const reply = await redisCommand(this.port, 'PING', 200).catch(() => '');
       if (reply === '+PONG') return;
       await pause(50);
@@ -251,7 +318,14 @@ export class RedisClusterProcesses {
       for (let i = 0; i < 3; i += 1) {
         nodes.push(
           await RedisServerProcess.start({
-            args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`)],
+            // A file per port: a node that exits at start has already written its own.
+            args: (port) => [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              join(dir, `nodes-${port}.conf`),
+            ],
+            clusterBus: true,
           }),
         );
       }
