@@ -40,7 +40,7 @@ import { toWxAnswer } from './http-errors.js';
 import type { WxHttpRequest, WxResolvedIdentity } from './options.js';
 import { WX_PAYLOAD_TYPE, WX_ROUTE_OPTIONS, type WxRouteOptions } from './route.js';
 import { logContext, requestIdOf, userRefOf } from './log-context.js';
-import { keepVerifiedCall } from './verified-calls.js';
+import { keepVerifiedCall, type WxVerifiedCall } from './verified-calls.js';
 import { WxApiClients } from './wx-api-clients.js';
 import { WxSessionService, type WxKeyAttemptTicket } from './wx-session.service.js';
 
@@ -177,8 +177,7 @@ export class WxVerifiedGuard implements CanActivate {
         const settled = this.sessions.settleKeyAttempt(attempt as WxKeyAttemptTicket, true);
         attempt = undefined;
         await settled;
-        keepVerifiedCall(site.holder, { session, token, openData });
-        return true;
+        return this.accepted(site, { session, token, openData });
       }
       const signed = readSignedRawData(site.body);
       const encrypted = readEncryptedEnvelope(site.body);
@@ -201,12 +200,17 @@ export class WxVerifiedGuard implements CanActivate {
         if (encrypted === undefined) await settled;
         else await Promise.all([settled, this.sessions.acceptPayload(encrypted, session)]);
       }
-      keepVerifiedCall(site.holder, { session, token, openData });
-      this.telemetry.verification('verified', 'ok', site.kind);
-      return true;
+      return this.accepted(site, { session, token, openData });
     } catch (error) {
       throw await this.refuse(error, site, attempt, keyWorkStartedAt, caller);
     }
+  }
+
+  /** A verified call, whichever way it came: its result kept for the handler, and counted. */
+  private accepted(site: WxCallSite, result: WxVerifiedCall): true {
+    keepVerifiedCall(site.holder, result);
+    this.telemetry.verification('verified', 'ok', site.kind);
+    return true;
   }
 
   // ---- Issue 12: provenance and the encrypted channel ----

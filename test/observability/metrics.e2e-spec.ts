@@ -64,6 +64,14 @@ describe('metrics at the sample /metrics (OpenTelemetry, Prometheus exporter)', 
       (await post('/me/profile', { ...user.getUserInfo(), signature: '0'.repeat(40) }, token)).status,
     ).toBe(401);
     expect((await post('/me/profile', user.getUserInfo())).status).toBe(401);
+    // The encrypted channel (@WxUserEncrypted()): a body it opens, and one flipped in its last byte.
+    expect((await post('/secure/echo', user.encryptForServer({ order: 1 }), token)).status).toBe(200);
+    const sealed = user.encryptForServer({ order: 2 });
+    const flipped = Buffer.from(sealed.ciphertext, 'base64');
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+    expect(
+      (await post('/secure/echo', { ...sealed, ciphertext: flipped.toString('base64') }, token)).status,
+    ).toBe(401);
     // A login code WeChat refuses.
     expect((await post('/auth/login', { code: 'an-unknown-code' })).status).toBe(401);
 
@@ -71,8 +79,8 @@ describe('metrics at the sample /metrics (OpenTelemetry, Prometheus exporter)', 
     expect(scrape.status).toBe(200);
     const text = await scrape.text();
     const verifications = 'wx_open_data_verifications_total';
-    expect(sample(text, verifications, { outcome: 'verified', reason: 'ok', context: 'http' })).toBe(2);
-    expect(sample(text, verifications, { outcome: 'rejected', reason: 'WX_OPEN_DATA_REJECTED' })).toBe(2);
+    expect(sample(text, verifications, { outcome: 'verified', reason: 'ok', context: 'http' })).toBe(3);
+    expect(sample(text, verifications, { outcome: 'rejected', reason: 'WX_OPEN_DATA_REJECTED' })).toBe(3);
     expect(sample(text, verifications, { outcome: 'rejected', reason: 'WX_SESSION_REQUIRED' })).toBe(1);
     expect(sample(text, 'wx_open_data_replay_refusals_total', {})).toBe(1);
     expect(sample(text, 'wx_open_data_logins_total', { result: 'ok' })).toBe(1);
