@@ -6,7 +6,10 @@
 //    /core), and every declaration file they import, transitively: none imports an optional peer
 //    (package.json `peerDependenciesMeta`), so an app without keyv, GraphQL, OpenTelemetry…
 //    type-checks against them;
-// 3. `import` (ESM) and `require` (CommonJS) of every entry point.
+// 3. `import` (ESM) and `require` (CommonJS) of every entry point;
+// 4. in both builds, a payload becomes a `WxUserInfo` through the compiled transform and validation
+//    plans: neither says it had to fall back (it could not read class-transformer's or
+//    class-validator's metadata, as a second copy of either would cause).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -166,3 +169,27 @@ for (const [entry, names] of Object.entries(expected)) {
   assert.notEqual(esm.default, cjs, `${specifier}: import and require resolve to different builds`);
 }
 console.log('package check: ESM and CommonJS entry points load');
+
+const warnings = [];
+process.on('warning', (warning) => warnings.push(warning.code ?? warning.name));
+const payload = {
+  nickName: 'Band',
+  gender: 1,
+  avatarUrl: 'https://thirdwx.qlogo.cn/132',
+  undeclared: 'stripped',
+  watermark: { appid: 'wx0123456789abcdef', timestamp: 1_700_000_000 },
+};
+for (const [build, root, core] of [
+  ['ESM', await import(pkg.name), await import(`${pkg.name}/core`)],
+  ['CommonJS', require(pkg.name), require(`${pkg.name}/core`)],
+]) {
+  const info = core.toOpenDataPayload(root.WxUserInfo, structuredClone(payload));
+  assert.ok(info instanceof root.WxUserInfo, `${build}: a WxUserInfo`);
+  assert.ok(info.watermark instanceof root.WxWatermark, `${build}: its watermark a WxWatermark`);
+  assert.equal(Object.hasOwn(info, 'undeclared'), false, `${build}: undeclared fields stripped`);
+}
+// Process warnings are emitted on a later tick.
+await new Promise((resolve) => setImmediate(resolve));
+const fallbacks = warnings.filter((code) => String(code).startsWith('WX_OPEN_DATA_'));
+assert.deepEqual(fallbacks, [], 'the compiled DTO plans engage in both builds');
+console.log('package check: DTOs are built by the compiled plans in both builds (no fallback warning)');

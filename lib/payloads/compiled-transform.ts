@@ -70,7 +70,7 @@ function metadataMaps(): MetadataMaps | null {
   if (missing.length === 0) {
     const types = (storage as MetadataMaps)._typeMetadatas;
     if (types.get(WxOpenDataPayload)?.get('watermark') === undefined) {
-      missing.push('the metadata its decorators wrote (a second copy of class-transformer?)');
+      missing.push('the metadata of its decorators is elsewhere: a second copy of class-transformer?');
     }
   }
   if (missing.length === 0) return (maps = storage as MetadataMaps);
