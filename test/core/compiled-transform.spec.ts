@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Exclude, Expose, Transform, Type, plainToInstance } from 'class-transformer';
 import fc from 'fast-check';
 import { transformCompiled } from '../../lib/payloads/compiled-transform.js';
+import { realmClone } from '../support/realm-clone.js';
 import {
   WxGroupEnterInfo,
   WxPhoneNumber,
@@ -131,16 +132,6 @@ const builtIns: Array<[string, new () => object]> = [
 ];
 
 /**
- * A deep copy made in this realm (Jest's `structuredClone` builds objects of the outer realm, which
- * class-transformer, and so the compiled transform, treats as class instances).
- */
-function clone<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(clone) as T;
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)])) as T;
-}
-
-/**
  * What an instance is made of, down to every value: each object's class and its own keys in order,
  * arrays and Sets item by item, dates by their time (Jest finds two invalid dates unequal), and
  * numbers by Object.is (-0 is not 0).
@@ -172,8 +163,8 @@ function outcome(run: () => unknown): unknown {
 }
 
 function expectSameAsPlainToInstance(type: new () => object, plain: object): void {
-  const reference = outcome(() => plainToInstance(type, clone(plain)));
-  const input = clone(plain);
+  const reference = outcome(() => plainToInstance(type, realmClone(plain)));
+  const input = realmClone(plain);
   const compiled = outcome(() => {
     const instance = transformCompiled(type, input);
     expect(instance).toBeDefined();
@@ -181,7 +172,7 @@ function expectSameAsPlainToInstance(type: new () => object, plain: object): voi
   });
   expect(compiled).toEqual(reference);
   // The input is read, never changed.
-  expect(input).toStrictEqual(clone(plain));
+  expect(input).toStrictEqual(realmClone(plain));
 }
 
 describe('compiled transform: the same instances as plainToInstance', () => {

@@ -9,6 +9,7 @@ import {
   type WxOpenDataModuleOptions,
 } from '../../lib/index.js';
 import { resolveWxOpenDataModuleConfig } from '../../lib/nest/config.js';
+import { captureError } from '../support/capture-error.js';
 import { countingListener } from '../support/counting-listener.js';
 import { APP_ID } from '../support/payloads.js';
 
@@ -127,12 +128,9 @@ describe('one resolver for every option', () => {
   });
 
   it('makes WxApiClient report every problem at once, in the same error', () => {
-    let caught: unknown;
-    try {
-      new WxApiClient({ appId: '', appSecret: '', timeoutMs: 0, apiBaseUrl: 'ftp://x' });
-    } catch (error) {
-      caught = error;
-    }
+    const caught = captureError(
+      () => new WxApiClient({ appId: '', appSecret: '', timeoutMs: 0, apiBaseUrl: 'ftp://x' }),
+    );
     expect(caught).toBeInstanceOf(WxOpenDataConfigError);
     expect((caught as WxOpenDataConfigError).problems).toEqual([
       'appId must be a non-empty string',

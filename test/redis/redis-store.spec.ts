@@ -10,6 +10,7 @@ import {
   type WxSessionRecord,
 } from '../../lib/index.js';
 import { createSessionKey } from '../../lib/testing/index.js';
+import { captureError } from '../support/capture-error.js';
 import {
   dropNamespace,
   freePort,
@@ -281,18 +282,16 @@ describe('RedisWxSessionStore', () => {
     });
 
     it('reports every bad option at once, before any connection is opened', () => {
-      let caught: unknown;
-      try {
-        new RedisWxSessionStore({
-          url: 'http://user:pw-never-shown@127.0.0.1:6379',
-          namespace: 'has space',
-          commandTimeoutMs: 0,
-          retryAfterSeconds: 0,
-          encryption: { keys: [] },
-        });
-      } catch (error) {
-        caught = error;
-      }
+      const caught = captureError(
+        () =>
+          new RedisWxSessionStore({
+            url: 'http://user:pw-never-shown@127.0.0.1:6379',
+            namespace: 'has space',
+            commandTimeoutMs: 0,
+            retryAfterSeconds: 0,
+            encryption: { keys: [] },
+          }),
+      );
       expect(caught).toBeInstanceOf(WxOpenDataConfigError);
       expect((caught as WxOpenDataConfigError).problems).toEqual([
         'url must be a redis:// or rediss:// URL',
