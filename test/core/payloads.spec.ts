@@ -16,6 +16,7 @@ import {
 } from '../../lib/index.js';
 import { createSessionKey, encryptOpenData } from '../../lib/testing/index.js';
 import { captureError } from '../support/capture-error.js';
+import { realmClone } from '../support/realm-clone.js';
 
 const APP_ID = 'wx4f4bc4dec97d474b';
 const NOW_SECONDS = 1_700_000_000;
@@ -102,7 +103,7 @@ describe('toOpenDataPayload with the built-in DTOs', () => {
     });
 
     it('does not return or modify the plain object', () => {
-      const plain = structuredClone(USER_INFO);
+      const plain = realmClone(USER_INFO);
       const user = toOpenDataPayload(WxUserInfo, plain);
       expect(user).not.toBe(plain);
       expect(user.watermark).not.toBe(plain.watermark);

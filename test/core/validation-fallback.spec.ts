@@ -19,6 +19,7 @@ import {
   WxUserInfo,
 } from '../../lib/index.js';
 import { captureError } from '../support/capture-error.js';
+import { realmClone } from '../support/realm-clone.js';
 
 class Order extends WxOpenDataPayload {
   @IsString()
@@ -52,7 +53,7 @@ function failingPaths(errors: readonly ValidationError[], prefix = ''): string[]
  * keeps it).
  */
 function reference(type: new () => object, plain: object): object | string[] {
-  const instance = plainToInstance(type, structuredClone(plain));
+  const instance = plainToInstance(type, realmClone(plain));
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
   const [first] = Object.keys(plain);
   if (first !== undefined && first !== 'openId' && first !== 'unionId' && !Object.hasOwn(instance, first)) {
@@ -63,7 +64,7 @@ function reference(type: new () => object, plain: object): object | string[] {
 
 function library(type: new () => object, plain: object): object | string[] {
   try {
-    return toOpenDataPayload(type, structuredClone(plain));
+    return toOpenDataPayload(type, realmClone(plain));
   } catch (error) {
     if (error instanceof WxPayloadValidationError) return error.properties;
     throw error;
